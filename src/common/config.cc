@@ -1,0 +1,237 @@
+#include "common/config.h"
+
+#include <toml++/toml.h>
+
+#include <cassert>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace tidemark {
+namespace {
+
+using T = SettingType;
+
+// The one table of settings. Keep names stable: config files and tests rely on them.
+const std::vector<SettingDef> kSettings = {
+    // server
+    {"server.listen", T::kString, "127.0.0.1:8080", "HTTP listener for ingestion, queries and /metrics"},
+    {"server.registry_listen", T::kString, "127.0.0.1:8081", "schema registry REST listener"},
+    {"server.log_level", T::kString, "info", "trace|debug|info|warn|error"},
+    // gateway
+    {"gateway.io_threads", T::kInt, "0", "HTTP I/O threads; 0 means one per core"},
+    {"gateway.max_event_bytes", T::kInt, "32768", "largest accepted event (compact JSON bytes)"},
+    {"gateway.max_request_bytes", T::kInt, "5242880", "largest request body, before and after decompression"},
+    {"gateway.max_batch_events", T::kInt, "2000", "most events in one batch"},
+    {"gateway.max_inflight_bytes", T::kInt, "268435456", "request bytes being processed at once; beyond it requests get 503"},
+    {"gateway.rate_limit_events_per_second", T::kDouble, "0", "per-key token bucket refill rate in events/s; 0 disables rate limiting"},
+    {"gateway.rate_limit_burst", T::kDouble, "0", "per-key token bucket size in events; 0 means twice the rate"},
+    {"gateway.keepalive_timeout_ms", T::kInt, "60000", "idle keep-alive connections are closed after this long"},
+    {"gateway.max_future_ms", T::kInt, "86400000", "events timed further in the future than this are rejected (timestamp_out_of_range)"},
+    {"gateway.max_past_ms", T::kInt, "31536000000", "events timed further in the past than this are rejected (timestamp_out_of_range)"},
+    {"gateway.dlq_raw_body_bytes", T::kInt, "65536", "an unparseable body is kept in dlq-events truncated to this many bytes"},
+    {"gateway.retry_after_seconds", T::kInt, "1", "Retry-After sent with 503 answers"},
+    // log
+    {"log.segment_bytes", T::kInt, "268435456", "a partition rolls to a new segment file past this size"},
+    {"log.index_interval_bytes", T::kInt, "4096", "bytes of records between two sparse index entries"},
+    {"log.fsync_max_wait_us", T::kInt, "0", "group commit: longest an append waits for more appends to share its fsync"},
+    {"log.max_pending_bytes", T::kInt, "268435456", "appended bytes waiting for fsync; beyond it appends fail with Unavailable (503)"},
+    {"log.compression", T::kString, "none", "record batch codec: none|zstd"},
+    {"log.retention_hours", T::kInt, "168", "segments whose newest record is older than this are deleted; 0 keeps forever"},
+    {"log.retention_bytes", T::kInt, "0", "per-partition size bound; oldest segments go first; 0 means unbounded"},
+    {"log.fsync", T::kBool, "true", "fsync before acknowledging (turn off only for throwaway benchmarks)"},
+    // topics
+    {"topics.user_events.partitions", T::kInt, "8", "partitions of user-events (key user_id)"},
+    {"topics.server_events.partitions", T::kInt, "4", "partitions of server-events (key service)"},
+    {"topics.dlq_events.partitions", T::kInt, "1", "partitions of dlq-events"},
+    {"topics.late_events.partitions", T::kInt, "1", "partitions of late-events"},
+};
+
+bool ParseInt(std::string_view s, int64_t* out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool ParseDouble(std::string_view s, double* out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+const SettingDef* FindDef(std::string_view name) {
+  for (const auto& d : kSettings) {
+    if (name == d.name) return &d;
+  }
+  return nullptr;
+}
+
+std::string TomlQuote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void Flatten(const toml::table& table, const std::string& prefix,
+             std::vector<std::pair<std::string, const toml::node*>>* out) {
+  for (const auto& [k, node] : table) {
+    std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (const auto* sub = node.as_table()) {
+      Flatten(*sub, name, out);
+    } else {
+      out->emplace_back(name, &node);
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<SettingDef>& AllSettings() { return kSettings; }
+
+Config::Config() {
+  for (const auto& d : kSettings) values_[d.name] = d.default_value;
+}
+
+Status Config::Set(std::string_view name, std::string_view value) {
+  const SettingDef* def = FindDef(name);
+  if (!def) return Status::InvalidArgument("unknown setting '" + std::string(name) + "'");
+  std::string v(value);
+  switch (def->type) {
+    case T::kInt: {
+      int64_t parsed;
+      if (!ParseInt(v, &parsed)) {
+        return Status::InvalidArgument("setting " + std::string(name) + " takes an integer, got '" + v + "'");
+      }
+      break;
+    }
+    case T::kDouble: {
+      double parsed;
+      if (!ParseDouble(v, &parsed)) {
+        return Status::InvalidArgument("setting " + std::string(name) + " takes a number, got '" + v + "'");
+      }
+      break;
+    }
+    case T::kBool:
+      if (v != "true" && v != "false") {
+        return Status::InvalidArgument("setting " + std::string(name) + " takes true or false, got '" + v + "'");
+      }
+      break;
+    case T::kString:
+      break;
+  }
+  values_[std::string(name)] = std::move(v);
+  return Status::Ok();
+}
+
+Status Config::SetAssignment(std::string_view assignment) {
+  auto eq = assignment.find('=');
+  if (eq == std::string_view::npos) {
+    return Status::InvalidArgument("--set takes KEY=VALUE, got '" + std::string(assignment) + "'");
+  }
+  return Set(assignment.substr(0, eq), assignment.substr(eq + 1));
+}
+
+Status Config::LoadTomlString(std::string_view text, std::string_view origin) {
+  toml::table table;
+  try {
+    table = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ": " << e.description();
+    return Status::InvalidArgument(msg.str());
+  }
+  if (auto* keys = table.get_as<toml::array>("keys")) {
+    for (const auto& node : *keys) {
+      const auto* t = node.as_table();
+      if (!t) return Status::InvalidArgument(std::string(origin) + ": [[keys]] entries must be tables");
+      ConfiguredKey k;
+      k.key = t->get_as<std::string>("key") ? **t->get_as<std::string>("key") : "";
+      k.source = t->get_as<std::string>("source") ? **t->get_as<std::string>("source") : "";
+      k.platform = t->get_as<std::string>("platform") ? **t->get_as<std::string>("platform") : "server";
+      if (const auto* scopes = t->get_as<toml::array>("scopes")) {
+        for (const auto& s : *scopes) {
+          if (auto v = s.value<std::string>()) k.scopes.push_back(*v);
+        }
+      } else {
+        k.scopes = {"write"};
+      }
+      if (k.key.empty() || k.source.empty()) {
+        return Status::InvalidArgument(std::string(origin) + ": a [[keys]] entry needs key and source");
+      }
+      keys_.push_back(std::move(k));
+    }
+    table.erase("keys");
+  }
+  std::vector<std::pair<std::string, const toml::node*>> flat;
+  Flatten(table, "", &flat);
+  for (const auto& [name, node] : flat) {
+    std::string value;
+    if (auto s = node->value<std::string>()) {
+      value = *s;
+    } else if (node->is_integer()) {
+      value = std::to_string(*node->value<int64_t>());
+    } else if (node->is_floating_point()) {
+      std::ostringstream os;
+      os << *node->value<double>();
+      value = os.str();
+    } else if (auto b = node->value<bool>()) {
+      value = *b ? "true" : "false";
+    } else {
+      return Status::InvalidArgument(std::string(origin) + ": setting " + name + " has an unsupported type");
+    }
+    Status st = Set(name, value);
+    if (!st.ok()) return Status::InvalidArgument(std::string(origin) + ": " + st.message());
+  }
+  return Status::Ok();
+}
+
+Status Config::LoadTomlFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("config file " + path + " cannot be opened");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return LoadTomlString(buffer.str(), path);
+}
+
+const std::string& Config::Raw(std::string_view name) const {
+  auto it = values_.find(name);
+  assert(it != values_.end() && "Config: setting read but not declared in kSettings");
+  return it->second;
+}
+
+int64_t Config::GetInt(std::string_view name) const {
+  int64_t v = 0;
+  ParseInt(Raw(name), &v);
+  return v;
+}
+
+double Config::GetDouble(std::string_view name) const {
+  double v = 0;
+  ParseDouble(Raw(name), &v);
+  return v;
+}
+
+bool Config::GetBool(std::string_view name) const { return Raw(name) == "true"; }
+
+const std::string& Config::GetString(std::string_view name) const { return Raw(name); }
+
+std::string Config::DumpToml() const {
+  std::ostringstream out;
+  std::string section;
+  for (const auto& d : kSettings) {
+    std::string_view name(d.name);
+    auto dot = name.rfind('.');
+    std::string sec(name.substr(0, dot));
+    if (sec != section) {
+      out << (section.empty() ? "" : "\n") << "[" << sec << "]\n";
+      section = sec;
+    }
+    out << "# " << d.help << "\n";
+    const std::string& v = Raw(d.name);
+    out << name.substr(dot + 1) << " = " << (d.type == T::kString ? TomlQuote(v) : v) << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace tidemark

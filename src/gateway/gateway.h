@@ -1,0 +1,69 @@
+// The gateway: tidemark's HTTP front door. It authenticates write keys, rate-limits per key,
+// parses and checks batches, appends accepted events to user-events/server-events and
+// rejected ones to dlq-events, and answers 2xx only once all of that is durable in the log.
+// Other stages (queries, reports) add their routes to the same server.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "gateway/key_store.h"
+#include "log/log.h"
+
+namespace tidemark::gateway {
+
+struct HttpRequest {
+  std::string method;   // "GET"
+  std::string target;   // "/v1/query?metric=events"
+  std::string path;     // "/v1/query"
+  std::multimap<std::string, std::string> query;  // decoded query parameters
+  std::map<std::string, std::string> headers;     // lower-case names
+  std::string body;     // decoded (decompressed) body
+  const KeyInfo* key = nullptr;  // the authenticated key, for routes that require a scope
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+
+// A route's handler; runs on an I/O thread and must not block for long.
+using RouteHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct GatewayDeps {
+  const Config* config = nullptr;      // gateway.* and server.listen
+  log::Log* log = nullptr;             // where events go
+  KeyStore* keys = nullptr;
+  MetricsRegistry* metrics = nullptr;
+  const Clock* clock = nullptr;
+};
+
+// Owns its listener and I/O threads. Start() returns once the port is bound; Stop() stops
+// accepting, waits for in-flight requests to be answered and joins the threads.
+// Thread-safe for Stop/SetReady/AddRoute (routes should be added before traffic arrives).
+class Gateway {
+ public:
+  virtual ~Gateway() = default;
+  // The port actually bound (listen on port 0 to let the kernel pick).
+  virtual uint16_t port() const = 0;
+  // /readyz answers 503 until ready.
+  virtual void SetReady(bool ready) = 0;
+  // Adds "METHOD path" (exact path match); scope is "" (public), "read", "write" or "admin".
+  virtual void AddRoute(const std::string& method, const std::string& path,
+                        const std::string& scope, RouteHandler handler) = 0;
+  virtual void Stop() = 0;
+};
+
+// Binds `listen` ("HOST:PORT") and starts serving.
+Result<std::unique_ptr<Gateway>> StartGateway(const std::string& listen, const GatewayDeps& deps);
+
+}  // namespace tidemark::gateway

@@ -1,0 +1,45 @@
+// The embedded segment log: data/log/<topic>/<partition>/<base_offset>.log and .index,
+// record batches with CRC32C, one writer thread doing group commit (one fsync per dirty
+// partition covers every append queued since the previous round), crash recovery that
+// truncates a torn tail and says so.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/metrics.h"
+#include "log/log.h"
+
+namespace tidemark::log {
+
+enum class Codec : int16_t { kNone = 0, kZstd = 1 };
+
+struct EmbeddedLogOptions {
+  std::string dir;                          // the log's root (data/log)
+  int64_t segment_bytes = 256 << 20;
+  int64_t index_interval_bytes = 4096;
+  int64_t fsync_max_wait_us = 0;            // group commit: wait this long for more appends
+  int64_t max_pending_bytes = 256 << 20;    // bytes queued but not yet durable
+  Codec compression = Codec::kNone;
+  int64_t retention_ms = 0;                 // 0 keeps forever
+  int64_t retention_bytes = 0;              // per partition; 0 unbounded
+  bool fsync = true;
+  MetricsRegistry* metrics = nullptr;       // optional; must outlive the log
+  const Clock* clock = nullptr;             // optional; SystemClock when null
+};
+
+// Reads the log.* settings.
+EmbeddedLogOptions EmbeddedLogOptionsFromConfig(const Config& config, std::string dir);
+
+// Opens (creating if needed) the log under options.dir, recovering every partition: a torn
+// or corrupt tail is truncated and reported through spdlog and `recovery_notes`.
+Result<std::unique_ptr<Log>> OpenEmbeddedLog(const EmbeddedLogOptions& options,
+                                             std::vector<std::string>* recovery_notes = nullptr);
+
+// Creates the topics of DESIGN §2 with the topics.* partition counts.
+Status CreateStandardTopics(Log& log, const Config& config);
+
+}  // namespace tidemark::log

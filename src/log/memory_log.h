@@ -1,0 +1,13 @@
+// An in-memory Log for unit tests of other stages: same semantics as the embedded log
+// (offsets, all-or-nothing batches, callbacks on another thread), no files.
+#pragma once
+
+#include <memory>
+
+#include "log/log.h"
+
+namespace tidemark::log {
+
+std::unique_ptr<Log> NewMemoryLog();
+
+}  // namespace tidemark::log
