@@ -273,6 +273,7 @@ Result<LoadgenSummary> RunLoadgen(const LoadgenOptions& o) {
       std::vector<double> local;
       LoadgenSummary s;
       for (;;) {
+        if (o.stop && o.stop->load()) break;
         size_t b = next.fetch_add(1);
         if (b >= batches.size()) break;
         const Batch& batch = batches[b];

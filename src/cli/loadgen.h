@@ -4,6 +4,7 @@
 // generated before timing starts, so the figures measure the server, not the generator.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +32,8 @@ struct LoadgenOptions {
   std::string acked_out;          // append event_ids of acknowledged events here
   int64_t retry_timeout_ms = 30000;  // keep retrying 429/503/connection errors this long per batch
   bool json = false;              // print a JSON summary line
+  // When set and true, connections stop taking new batches (tests that run load until told).
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct GeneratedEvent {
