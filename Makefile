@@ -36,7 +36,8 @@ test: test-deps configure
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && TIDEMARK_BIN=$(CURDIR)/$(BUILD)/src/cli/tidemark ctest --output-on-failure -j $(JOBS) --timeout 900
 
-bench: test-deps
+bench:
+	@scripts/install-deps.sh --bench
 	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DTIDEMARK_BUILD_TESTS=OFF
 	cmake --build build-bench -j $(JOBS)
 	bench/run.sh build-bench

@@ -16,11 +16,16 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl
 )
-# Test and benchmark peers: independent readers and a real OLAP server.
-TEST_PACKAGES=(nodejs npm clickhouse-server clickhouse-client kcat)
+# Test peers: Node.js for the independent format readers from npm, kcat for Kafka topics.
+TEST_PACKAGES=(nodejs npm kcat)
+# Benchmark peers: a real OLAP server measured in the same run.
+BENCH_PACKAGES=(clickhouse-server clickhouse-client)
 
 want=("${PACKAGES[@]}")
-if [[ "${1:-}" == "--test" ]]; then want+=("${TEST_PACKAGES[@]}"); fi
+case "${1:-}" in
+  --test) want+=("${TEST_PACKAGES[@]}") ;;
+  --bench) want+=("${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
