@@ -2,6 +2,8 @@
 // the way and masking PII. No allocation on the success path beyond growth of `out`; the
 // field path of an error is rebuilt from a stack-linked chain only when an error happens.
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -18,6 +20,9 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 using internal::AppendAvroString;
 using internal::AppendVarLong;
+
+static_assert(std::is_trivially_copyable_v<element> && std::is_trivially_destructible_v<element>,
+              "EncodeRecord keeps elements in uninitialized slots");
 
 constexpr int kMaxDepth = 64;
 constexpr size_t kInlineFields = 48;
@@ -140,15 +145,15 @@ class Encoder {
   Encoder(const EncodeOptions& options, bool apply_pii, std::string_view root_label, std::string* out)
       : options_(options), apply_pii_(apply_pii), root_label_(root_label), out_(out) {}
 
-  Status Encode(const AvroNode& n, element v, const PathSeg* path, int depth) {
+  bool Encode(const AvroNode& n, element v, const PathSeg* path, int depth) {
     switch (n.type) {
       case AvroType::kNull:
         if (v.type() != element_type::NULL_VALUE) return Mismatch(n, v, path);
-        return Status::Ok();
+        return true;
       case AvroType::kBoolean:
         if (v.type() != element_type::BOOL) return Mismatch(n, v, path);
         out_->push_back(v.get_bool().value_unsafe() ? 1 : 0);
-        return Status::Ok();
+        return true;
       case AvroType::kInt: {
         int64_t i;
         if (!AsInteger(v, &i)) return Mismatch(n, v, path);
@@ -156,13 +161,13 @@ class Encoder {
           return Fail(path, fmt::format("expected int, got {} (out of the int range)", i));
         }
         AppendVarLong(i, out_);
-        return Status::Ok();
+        return true;
       }
       case AvroType::kLong: {
         int64_t i;
         if (AsInteger(v, &i)) {
           AppendVarLong(i, out_);
-          return Status::Ok();
+          return true;
         }
         if (v.type() == element_type::STRING && IsTimestamp(n)) return EncodeTimestampText(n, v, path);
         return Mismatch(n, v, path);
@@ -181,12 +186,12 @@ class Encoder {
         } else {
           internal::AppendDouble(d, out_);
         }
-        return Status::Ok();
+        return true;
       }
       case AvroType::kString:
         if (v.type() != element_type::STRING) return Mismatch(n, v, path);
         AppendAvroString(v.get_string().value_unsafe(), out_);
-        return Status::Ok();
+        return true;
       case AvroType::kBytes:
       case AvroType::kFixed: {
         if (v.type() != element_type::STRING) return Mismatch(n, v, path);
@@ -202,7 +207,7 @@ class Encoder {
           }
           out_->append(bytes);
         }
-        return Status::Ok();
+        return true;
       }
       case AvroType::kEnum: {
         if (v.type() != element_type::STRING) return Mismatch(n, v, path);
@@ -213,7 +218,7 @@ class Encoder {
                                         fmt::join(n.symbols, ", "), symbol.substr(0, 64)));
         }
         AppendVarLong(index, out_);
-        return Status::Ok();
+        return true;
       }
       case AvroType::kArray: {
         if (v.type() != element_type::ARRAY) return Mismatch(n, v, path);
@@ -225,11 +230,11 @@ class Encoder {
           int64_t index = 0;
           for (element item : arr) {
             PathSeg seg{path, {}, index++, false};
-            RETURN_IF_ERROR(Encode(*n.items, item, &seg, depth + 1));
+            if (!Encode(*n.items, item, &seg, depth + 1)) return false;
           }
         }
         out_->push_back(0);
-        return Status::Ok();
+        return true;
       }
       case AvroType::kMap: {
         if (v.type() != element_type::OBJECT) return Mismatch(n, v, path);
@@ -241,11 +246,11 @@ class Encoder {
           for (simdjson::dom::key_value_pair kv : obj) {
             AppendAvroString(kv.key, out_);
             PathSeg seg{path, kv.key, -1, true};
-            RETURN_IF_ERROR(Encode(*n.items, kv.value, &seg, depth + 1));
+            if (!Encode(*n.items, kv.value, &seg, depth + 1)) return false;
           }
         }
         out_->push_back(0);
-        return Status::Ok();
+        return true;
       }
       case AvroType::kRecord:
         if (v.type() != element_type::OBJECT) return Mismatch(n, v, path);
@@ -257,15 +262,18 @@ class Encoder {
     return Fail(path, "unknown Avro type");
   }
 
+  Status TakeError() { return std::move(error_); }
+
  private:
-  Status Fail(const PathSeg* path, std::string_view message) const {
-    return Status::InvalidArgument(fmt::format("{}: {}", PathString(path, root_label_), message));
+  bool Fail(const PathSeg* path, std::string_view message) {
+    error_ = Status::InvalidArgument(fmt::format("{}: {}", PathString(path, root_label_), message));
+    return false;
   }
-  Status Mismatch(const AvroNode& n, element v, const PathSeg* path) const {
+  bool Mismatch(const AvroNode& n, element v, const PathSeg* path) {
     return Fail(path, fmt::format("expected {}, got {}", Describe(n), JsonKind(v.type())));
   }
 
-  Status EncodeTimestampText(const AvroNode& n, element v, const PathSeg* path) {
+  bool EncodeTimestampText(const AvroNode& n, element v, const PathSeg* path) {
     std::string_view text = v.get_string().value_unsafe();
     std::optional<int64_t> ms = ParseRfc3339Millis(text);
     if (!ms) {
@@ -275,21 +283,27 @@ class Encoder {
     bool micros = n.logical == LogicalType::kTimestampMicros ||
                   n.logical == LogicalType::kLocalTimestampMicros;
     AppendVarLong(micros ? *ms * 1000 : *ms, out_);
-    return Status::Ok();
+    return true;
   }
 
-  Status EncodeRecord(const AvroNode& n, simdjson::dom::object obj, const PathSeg* path, int depth) {
+  bool EncodeRecord(const AvroNode& n, simdjson::dom::object obj, const PathSeg* path, int depth) {
     const size_t nf = n.fields.size();
-    element inline_values[kInlineFields];
+    // Slots are written (placement new) only for fields the object has; element is
+    // trivially copyable and destructible, so no constructor runs for the rest.
+    union Slot {
+      Slot() {}
+      element value;
+    };
+    Slot inline_values[kInlineFields];
     bool inline_present[kInlineFields];
-    std::vector<element> heap_values;
+    std::unique_ptr<Slot[]> heap_values;
     std::unique_ptr<bool[]> heap_present;
-    element* values = inline_values;
+    Slot* values = inline_values;
     bool* present = inline_present;
     if (nf > kInlineFields) {
-      heap_values.resize(nf);
+      heap_values = std::make_unique<Slot[]>(nf);
       heap_present = std::make_unique<bool[]>(nf);
-      values = heap_values.data();
+      values = heap_values.get();
       present = heap_present.get();
     }
     std::fill(present, present + nf, false);
@@ -301,7 +315,9 @@ class Encoder {
       for (size_t k = 0; k < nf; ++k) {
         size_t i = hint + k;
         if (i >= nf) i -= nf;
-        if (n.fields[i].name == kv.key) {
+        const std::string& name = n.fields[i].name;
+        if (name.size() == kv.key.size() && name[0] == kv.key[0] &&
+            std::memcmp(name.data(), kv.key.data(), name.size()) == 0) {
           found = i;
           break;
         }
@@ -313,19 +329,19 @@ class Encoder {
         }
         continue;
       }
-      values[found] = kv.value;
+      new (&values[found].value) element(kv.value);
       present[found] = true;
       hint = found + 1;
     }
     for (size_t i = 0; i < nf; ++i) {
       const AvroField& f = n.fields[i];
       PathSeg seg{path, f.name, -1, false};
-      RETURN_IF_ERROR(EncodeField(f, present[i], values[i], &seg, depth));
+      if (!EncodeField(f, present[i], present[i] ? values[i].value : element(), &seg, depth)) return false;
     }
-    return Status::Ok();
+    return true;
   }
 
-  Status EncodeField(const AvroField& f, bool present, element v, const PathSeg* path, int depth) {
+  bool EncodeField(const AvroField& f, bool present, element v, const PathSeg* path, int depth) {
     if (apply_pii_ && f.pii != PiiAction::kNone) {
       if (f.pii == PiiAction::kDrop) return EncodeAbsent(f, /*explicit_null=*/true, path);
       if (present && v.type() != element_type::NULL_VALUE) return EncodeMasked(f, v, path);
@@ -335,23 +351,23 @@ class Encoder {
     return Encode(*f.type, v, path, depth + 1);
   }
 
-  Status EncodeAbsent(const AvroField& f, bool explicit_null, const PathSeg* path) {
+  bool EncodeAbsent(const AvroField& f, bool explicit_null, const PathSeg* path) {
     if (explicit_null && f.type->AcceptsNull()) return EncodeNullBranch(*f.type);
     if (f.has_default) {
       out_->append(f.default_avro);
-      return Status::Ok();
+      return true;
     }
     if (f.type->AcceptsNull()) return EncodeNullBranch(*f.type);
     if (explicit_null) return Fail(path, fmt::format("expected {}, got null", Describe(*f.type)));
     return Fail(path, fmt::format("required field is missing (expected {})", Describe(*f.type)));
   }
 
-  Status EncodeNullBranch(const AvroNode& t) {
+  bool EncodeNullBranch(const AvroNode& t) {
     if (t.type == AvroType::kUnion) AppendVarLong(t.BranchIndex(AvroType::kNull), out_);
-    return Status::Ok();
+    return true;
   }
 
-  Status EncodeMasked(const AvroField& f, element v, const PathSeg* path) {
+  bool EncodeMasked(const AvroField& f, element v, const PathSeg* path) {
     if (v.type() != element_type::STRING) {
       return Fail(path, fmt::format("expected string, got {}", JsonKind(v.type())));
     }
@@ -360,8 +376,9 @@ class Encoder {
     switch (f.pii) {
       case PiiAction::kHash:
         if (options_.pii_hash_secret.empty()) {
-          return Status::FailedPrecondition(fmt::format(
+          error_ = Status::FailedPrecondition(fmt::format(
               "{}: pii 'hash' needs a configured secret", PathString(path, root_label_)));
+          return false;
         }
         masked = HashPiiValue(options_.pii_hash_secret, raw);
         break;
@@ -380,7 +397,7 @@ class Encoder {
     const AvroNode& t = *f.type;
     if (t.type == AvroType::kUnion) AppendVarLong(t.BranchIndex(AvroType::kString), out_);
     AppendAvroString(masked, out_);
-    return Status::Ok();
+    return true;
   }
 
   // Whether a union branch can take this JSON value; `natural` asks for the closest kind
@@ -424,7 +441,7 @@ class Encoder {
     return AvroTypeName(b.type) == tag;
   }
 
-  Status EncodeUnion(const AvroNode& n, element v, const PathSeg* path, int depth) {
+  bool EncodeUnion(const AvroNode& n, element v, const PathSeg* path, int depth) {
     if (v.type() == element_type::OBJECT) {
       // Avro's JSON encoding of a union: {"<branch name>": value}.
       simdjson::dom::object obj = v.get_object().value_unsafe();
@@ -440,23 +457,26 @@ class Encoder {
       }
     }
     const size_t mark = out_->size();
-    Status first_error;
+    Status first_error;  // of the first branch tried, which is the likeliest intent
     for (int pass = 0; pass < 2; ++pass) {
       for (size_t i = 0; i < n.branches.size(); ++i) {
         const AvroNode& b = *n.branches[i];
         if (!Accepts(b, v, pass == 0) || (pass == 1 && Accepts(b, v, true))) continue;
         AppendVarLong(static_cast<int64_t>(i), out_);
-        Status s = Encode(b, v, path, depth + 1);
-        if (s.ok()) return s;
+        if (Encode(b, v, path, depth + 1)) return true;
         out_->resize(mark);
-        if (first_error.ok()) first_error = std::move(s);
+        if (first_error.ok()) first_error = std::move(error_);
       }
     }
-    if (!first_error.ok()) return first_error;
+    if (!first_error.ok()) {
+      error_ = std::move(first_error);
+      return false;
+    }
     return Mismatch(n, v, path);
   }
 
   const EncodeOptions& options_;
+  Status error_;
   bool apply_pii_;
   bool reject_unknown_ = false;
   std::string_view root_label_;
@@ -473,9 +493,9 @@ Status EncodeJson(const AvroSchema& schema, simdjson::dom::element value,
   const size_t mark = out->size();
   Encoder encoder(options, /*apply_pii=*/true, "event", out);
   encoder.reject_unknown_ = options.reject_unknown_fields;
-  Status s = encoder.Encode(schema.root(), value, nullptr, 0);
-  if (!s.ok()) out->resize(mark);
-  return s;
+  if (encoder.Encode(schema.root(), value, nullptr, 0)) return Status::Ok();
+  out->resize(mark);
+  return encoder.TakeError();
 }
 
 Result<std::string> EncodeJsonText(const AvroSchema& schema, std::string_view json,
@@ -497,7 +517,8 @@ Status EncodeDefaultValue(const AvroNode& node, simdjson::dom::element value, st
   static const EncodeOptions kNoOptions;
   Encoder encoder(kNoOptions, /*apply_pii=*/false, what.empty() ? "default" : what, out);
   encoder.reject_unknown_ = true;
-  return encoder.Encode(node, value, nullptr, 0);
+  if (encoder.Encode(node, value, nullptr, 0)) return Status::Ok();
+  return encoder.TakeError();
 }
 
 }  // namespace internal

@@ -29,6 +29,22 @@ TEST(PiiTest, TruncateIpRefusesWhatIsNotAnAddress) {
   EXPECT_FALSE(TruncateIp("").ok());
 }
 
+TEST(PiiTest, TruncateIpRefusesMalformedIpv4) {
+  for (const char* bad : {"1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1..2.3", "1.2.3.4 "}) {
+    EXPECT_FALSE(TruncateIp(bad).ok()) << bad;
+  }
+  EXPECT_EQ(TruncateIp("0.0.0.0").value(), "0.0.0.0");
+  EXPECT_EQ(TruncateIp("255.255.255.255").value(), "255.255.255.0");
+}
+
+TEST(PiiTest, HashIsHmacSha256ForShortAndLongSecrets) {
+  const std::string long_secret(100, 'k');
+  for (const std::string& secret : {std::string("s"), std::string(64, 'x'), long_secret}) {
+    EXPECT_EQ(HashPiiValue(secret, "ada@example.com"), HmacSha256Hex(secret, "ada@example.com")) << secret;
+    EXPECT_EQ(HashPiiValue(secret, ""), HmacSha256Hex(secret, ""));
+  }
+}
+
 class PiiEncodingTest : public ::testing::Test {
  protected:
   void SetUp() override {
