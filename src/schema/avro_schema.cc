@@ -338,7 +338,18 @@ class SchemaParser {
       if (parser.parse(field.default_json).get(value) != simdjson::SUCCESS) {
         return Error("default is not valid JSON");
       }
-      Status s = internal::EncodeDefaultValue(*field.type, value, "", &field.default_avro);
+      // A union's default is a value of its first branch (specification, "Unions"); Java
+      // and JavaScript readers refuse anything else, so tidemark does too.
+      const AvroNode* default_type = field.type;
+      if (default_type->type == AvroType::kUnion) {
+        default_type = default_type->branches[0];
+        field.default_avro.push_back(0);  // branch index 0
+      }
+      Status s = internal::EncodeDefaultValue(*default_type, value, "", &field.default_avro);
+      if (!s.ok() && field.type->type == AvroType::kUnion) {
+        return Error(fmt::format("default {} does not match the union's first branch: {}",
+                                 field.default_json, s.message()));
+      }
       if (!s.ok()) return Error(fmt::format("default {} does not match the type: {}", field.default_json, s.message()));
       // Keep the default in its complete, reader-shaped JSON (a record default that leaves
       // out fields with defaults of their own gets them filled in).

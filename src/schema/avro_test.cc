@@ -110,6 +110,8 @@ TEST(AvroSchemaTest, InvalidSchemasAreRefusedNamingTheField) {
                 "invalid schema: field 'u': union holds string twice");
   ExpectInvalid(R"({"type":"record","name":"R","fields":[{"name":"count","type":"long","default":"x"}]})",
                 "invalid schema: field 'count': default \"x\" does not match the type: default: expected long, got string");
+  ExpectInvalid(R"({"type":"record","name":"R","fields":[{"name":"u","type":["null","string"],"default":"x"}]})",
+                "invalid schema: field 'u': default \"x\" does not match the union's first branch: default: expected null, got string");
   ExpectInvalid(R"({"type":"record","name":"R","fields":[{"name":"ip","type":"string","pii":"mask"}]})",
                 "invalid schema: field 'ip': unknown pii action 'mask' (expected hash, drop, truncate_ip, redact)");
   ExpectInvalid(R"({"type":"record","name":"R","fields":[{"name":"n","type":"long","pii":"hash"}]})",
@@ -253,6 +255,36 @@ TEST(AvroDecodeTest, TruncatedAndHostileInputIsCorruption) {
             "avro datum: s: string is not valid UTF-8");
   EXPECT_EQ(DecodeToJson(*s, std::string("\x00\x00\x00", 3)).status().message(),
             "avro datum: 1 trailing bytes after the datum");
+}
+
+TEST(AvroDecodeTest, RandomBytesNeverCrashTheDecoders) {
+  auto s = MustParse(ReadSchemaFile("checkout.avsc"));
+  auto v3 = MustParse(ReadSchemaFile("page_view/v3.avsc"));
+  auto v1 = MustParse(ReadSchemaFile("page_view/v1.avsc"));
+  auto resolving = ResolvingDecoder::Create(v1, v3).value();
+  std::string valid = EncodeJsonText(*s, R"({"event_id":"e","event_type":"checkout","timestamp":1,
+    "properties":{"order_id":"o","revenue":1,"items":[{"sku":"a","quantity":1,"price":2}]}})").value();
+  uint64_t seed = 42;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<uint32_t>(seed >> 33);
+  };
+  for (int round = 0; round < 20000; ++round) {
+    std::string data = valid;
+    if (round % 2 == 0) {
+      for (int flips = 1 + next() % 4; flips > 0; --flips) data[next() % data.size()] = static_cast<char>(next());
+      if (next() % 3 == 0) data.resize(next() % data.size());
+    } else {
+      data.resize(next() % 64);
+      for (char& c : data) c = static_cast<char>(next());
+    }
+    auto r = DecodeToJson(*s, data);  // any outcome but a crash or a hang
+    if (r.ok()) {
+      EXPECT_FALSE(json::parse(*r, nullptr, false).is_discarded()) << "decoder wrote invalid JSON";
+    }
+    std::string out;
+    (void)resolving->DecodeToJson(data, &out);
+  }
 }
 
 }  // namespace

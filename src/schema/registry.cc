@@ -107,6 +107,7 @@ Status Registry::CatchUpLocked() {
     for (const log::StoredRecord& r : records) {
       RETURN_IF_ERROR(Apply(r));
       next_offset_ = r.offset + 1;
+      generation_.fetch_add(1, std::memory_order_release);
     }
   }
 }

@@ -5,6 +5,7 @@
 // so a restarted registry, or one in another process on the same Kafka topic, agrees.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -82,6 +83,11 @@ class Registry {
   // Applies records appended since the last look (by other processes on the same topic).
   Status CatchUp();
 
+  // Grows with every applied change (schema or config). Hot paths keep their own
+  // per-thread cache of subject → SchemaVersion and refresh it when this moves, instead
+  // of taking the registry's lock for every event.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
  private:
   struct Subject {
     std::vector<std::pair<int, int>> versions;  // (version, id), ascending
@@ -111,6 +117,7 @@ class Registry {
   std::map<std::string, int> id_by_normalized_;
   std::map<std::string, Subject, std::less<>> subjects_;
   std::optional<CompatibilityMode> global_compatibility_;
+  std::atomic<uint64_t> generation_{0};
 };
 
 }  // namespace tidemark::schema

@@ -127,6 +127,17 @@ TEST_F(RegistryTest, ASecondRegistryOnTheSameLogCatchesUp) {
   EXPECT_EQ(v2->version, 2);
 }
 
+TEST_F(RegistryTest, GenerationMovesWithEveryChange) {
+  uint64_t g0 = registry_->generation();
+  ASSERT_TRUE(registry_->Register("page_view-value", Load("page_view/v1.avsc")).ok());
+  uint64_t g1 = registry_->generation();
+  EXPECT_GT(g1, g0);
+  ASSERT_TRUE(registry_->Register("page_view-value", Load("page_view/v1.avsc")).ok());  // no change
+  EXPECT_EQ(registry_->generation(), g1);
+  ASSERT_TRUE(registry_->SetGlobalCompatibility(CompatibilityMode::kFull).ok());
+  EXPECT_GT(registry_->generation(), g1);
+}
+
 TEST_F(RegistryTest, AFailedAppendChangesNothing) {
   log_.set_fail_appends(true);
   auto r = registry_->Register("page_view-value", Load("page_view/v1.avsc"));

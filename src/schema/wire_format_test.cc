@@ -22,7 +22,8 @@ TEST(WireFormatTest, HeaderIsMagicZeroAndBigEndianId) {
   std::string out;
   AppendWireHeader(0x01020304, &out);
   EXPECT_EQ(out, std::string("\x00\x01\x02\x03\x04", 5));
-  auto parsed = ParseWireValue(out + "body");
+  const std::string value = out + "body";
+  auto parsed = ParseWireValue(value);
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->schema_id, 0x01020304);
   EXPECT_EQ(parsed->avro, "body");
