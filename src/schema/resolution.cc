@@ -1,0 +1,517 @@
+// Builds resolution plans and decodes Avro binary by following them.
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "schema/binary_internal.h"
+#include "schema/codec_internal.h"
+#include "schema/resolution_internal.h"
+
+namespace tidemark::schema {
+
+using Plan = ResolvingDecoder::Plan;
+
+namespace {
+
+std::string_view Unqualified(std::string_view name) {
+  size_t dot = name.rfind('.');
+  return dot == std::string_view::npos ? name : name.substr(dot + 1);
+}
+
+bool NamesMatch(const AvroNode& writer, const AvroNode& reader) {
+  if (Unqualified(writer.name) == Unqualified(reader.name)) return true;
+  for (const std::string& alias : reader.aliases) {
+    if (alias == writer.name || Unqualified(alias) == Unqualified(writer.name)) return true;
+  }
+  return false;
+}
+
+bool Promotable(AvroType w, AvroType r) {
+  switch (w) {
+    case AvroType::kInt: return r == AvroType::kLong || r == AvroType::kFloat || r == AvroType::kDouble;
+    case AvroType::kLong: return r == AvroType::kFloat || r == AvroType::kDouble;
+    case AvroType::kFloat: return r == AvroType::kDouble;
+    case AvroType::kString: return r == AvroType::kBytes;
+    case AvroType::kBytes: return r == AvroType::kString;
+    default: return false;
+  }
+}
+
+// Shallow match of the specification: same type (and name for named types) or a promotion.
+bool Matches(const AvroNode& w, const AvroNode& r, bool exact_only) {
+  if (w.type == r.type) {
+    if (w.IsNamed()) return NamesMatch(w, r);
+    return true;
+  }
+  return !exact_only && Promotable(w.type, r.type);
+}
+
+std::string TypeLabel(const AvroNode& n) {
+  if (n.IsNamed()) return fmt::format("{} {}", AvroTypeName(n.type), n.name);
+  if (n.type == AvroType::kUnion) {
+    std::string s = "union [";
+    for (size_t i = 0; i < n.branches.size(); ++i) {
+      if (i) s += ", ";
+      s += n.branches[i]->IsNamed() ? n.branches[i]->name : std::string(AvroTypeName(n.branches[i]->type));
+    }
+    return s + "]";
+  }
+  return std::string(AvroTypeName(n.type));
+}
+
+class PlanBuilder {
+ public:
+  PlanBuilder(std::string_view writer_label, std::string_view reader_label,
+              std::vector<std::unique_ptr<Plan>>* plans, internal::ResolutionIssues* issues)
+      : writer_label_(writer_label), reader_label_(reader_label), plans_(plans), issues_(issues) {}
+
+  const Plan* Build(const AvroNode& w, const AvroNode& r, const std::string& path) {
+    auto key = std::make_pair(&w, &r);
+    if (auto it = memo_.find(key); it != memo_.end()) return it->second;
+    plans_->push_back(std::make_unique<Plan>());
+    Plan* plan = plans_->back().get();
+    memo_[key] = plan;
+    plan->writer = &w;
+    plan->reader = &r;
+    plan->path = path;
+    Fill(plan, w, r, path);
+    return plan;
+  }
+
+ private:
+  std::string Where(const std::string& path) const {
+    return path.empty() ? "the root" : fmt::format("field '{}'", path);
+  }
+  void Problem(Plan* plan, std::string message) {
+    if (plan->kind == Plan::Kind::kError && plan->error.empty()) plan->error = message;
+    (soft_depth_ > 0 ? issues_->soft : issues_->hard).push_back(std::move(message));
+  }
+  void Mismatch(Plan* plan, const AvroNode& w, const AvroNode& r, const std::string& path) {
+    plan->kind = Plan::Kind::kError;
+    Problem(plan, fmt::format("{}: {} type {} cannot read {} from {}", Where(path), reader_label_,
+                              TypeLabel(r), TypeLabel(w), writer_label_));
+  }
+
+  void Fill(Plan* plan, const AvroNode& w, const AvroNode& r, const std::string& path) {
+    if (w.type == AvroType::kUnion) {
+      plan->kind = Plan::Kind::kWriterUnion;
+      ++soft_depth_;
+      for (const AvroNode* b : w.branches) plan->branches.push_back(Build(*b, r, path));
+      --soft_depth_;
+      return;
+    }
+    if (r.type == AvroType::kUnion) {
+      const AvroNode* chosen = nullptr;
+      for (int exact = 1; exact >= 0 && !chosen; --exact) {
+        for (const AvroNode* b : r.branches) {
+          if (Matches(w, *b, exact == 1)) {
+            chosen = b;
+            break;
+          }
+        }
+      }
+      if (!chosen) {
+        plan->kind = Plan::Kind::kError;
+        Problem(plan, fmt::format("{}: {} {} has no branch for {} from {}", Where(path), reader_label_,
+                                  TypeLabel(r), TypeLabel(w), writer_label_));
+        return;
+      }
+      // Reading into a reader union is reading into its chosen branch; forward rather than
+      // copy, since that plan may still be under construction (recursive types).
+      plan->kind = Plan::Kind::kForward;
+      plan->item = Build(w, *chosen, path);
+      return;
+    }
+    if (!Matches(w, r, false)) {
+      if (w.type == r.type && w.IsNamed()) {
+        plan->kind = Plan::Kind::kError;
+        Problem(plan, fmt::format("{}: {} {} does not match {} {} from {} (names differ, no alias)",
+                                  Where(path), reader_label_, TypeLabel(r), AvroTypeName(w.type),
+                                  w.name, writer_label_));
+        return;
+      }
+      Mismatch(plan, w, r, path);
+      return;
+    }
+    switch (r.type) {
+      case AvroType::kRecord: return FillRecord(plan, w, r, path);
+      case AvroType::kEnum: {
+        plan->kind = Plan::Kind::kEnum;
+        for (const std::string& symbol : w.symbols) {
+          std::string text;
+          if (r.SymbolIndex(symbol) >= 0) {
+            internal::AppendJsonString(symbol, &text);
+          } else if (r.has_enum_default) {
+            internal::AppendJsonString(r.enum_default, &text);
+          } else {
+            plan->error = fmt::format("{}: symbol '{}' is not in {} enum {}", Where(path), symbol,
+                                      reader_label_, r.name);
+            Problem(plan, fmt::format("{}: symbol '{}' of {} is missing from {} enum {}, which has no default",
+                                      Where(path), symbol, writer_label_, reader_label_, r.name));
+          }
+          plan->enum_symbols.push_back(std::move(text));
+        }
+        return;
+      }
+      case AvroType::kFixed:
+        if (w.fixed_size != r.fixed_size) {
+          plan->kind = Plan::Kind::kError;
+          Problem(plan, fmt::format("{}: {} fixed {} has size {} but {} writes {} bytes", Where(path),
+                                    reader_label_, r.name, r.fixed_size, writer_label_, w.fixed_size));
+          return;
+        }
+        plan->kind = Plan::Kind::kPrimitive;
+        return;
+      case AvroType::kArray:
+        plan->kind = Plan::Kind::kArray;
+        plan->item = Build(*w.items, *r.items, path + "[]");
+        return;
+      case AvroType::kMap:
+        plan->kind = Plan::Kind::kMap;
+        plan->item = Build(*w.items, *r.items, path + "{}");
+        return;
+      default:
+        plan->kind = Plan::Kind::kPrimitive;
+        return;
+    }
+  }
+
+  void FillRecord(Plan* plan, const AvroNode& w, const AvroNode& r, const std::string& path) {
+    plan->kind = Plan::Kind::kRecord;
+    std::vector<bool> matched(r.fields.size(), false);
+    for (const AvroField& wf : w.fields) {
+      int ri = r.FieldIndex(wf.name);
+      if (ri < 0) {
+        for (size_t i = 0; i < r.fields.size() && ri < 0; ++i) {
+          for (const std::string& alias : r.fields[i].aliases) {
+            if (alias == wf.name) {
+              ri = static_cast<int>(i);
+              break;
+            }
+          }
+        }
+      }
+      Plan::Step step;
+      step.writer = wf.type;
+      if (ri >= 0 && !matched[static_cast<size_t>(ri)]) {
+        const AvroField& rf = r.fields[static_cast<size_t>(ri)];
+        matched[static_cast<size_t>(ri)] = true;
+        std::string child = path.empty() ? rf.name : path + "." + rf.name;
+        step.plan = Build(*wf.type, *rf.type, child);
+        internal::AppendJsonString(rf.name, &step.key);
+        step.key += ':';
+      }
+      plan->steps.push_back(std::move(step));
+    }
+    for (size_t i = 0; i < r.fields.size(); ++i) {
+      if (matched[i]) continue;
+      const AvroField& rf = r.fields[i];
+      if (!rf.has_default) {
+        std::string child = path.empty() ? rf.name : path + "." + rf.name;
+        Problem(plan, fmt::format("{} field '{}' has no default and is missing from {}", reader_label_,
+                                  child, writer_label_));
+        continue;
+      }
+      std::string piece;
+      internal::AppendJsonString(rf.name, &piece);
+      piece += ':';
+      piece += rf.default_json;
+      plan->defaults.push_back(std::move(piece));
+    }
+  }
+
+  std::string writer_label_;
+  std::string reader_label_;
+  std::vector<std::unique_ptr<Plan>>* plans_;
+  internal::ResolutionIssues* issues_;
+  std::map<std::pair<const AvroNode*, const AvroNode*>, Plan*> memo_;
+  int soft_depth_ = 0;
+};
+
+constexpr int kMaxDecodeDepth = 128;
+constexpr int64_t kMaxItems = int64_t{1} << 26;
+
+// Follows a plan over a BinaryReader and writes JSON.
+class PlanDecoder {
+ public:
+  PlanDecoder(std::string_view avro, std::string* out) : in_(avro), out_(out) {}
+
+  Status Run(const Plan& root) {
+    RETURN_IF_ERROR(Decode(root, 0));
+    if (in_.remaining() != 0) {
+      return Status::Corruption(fmt::format("avro datum: {} trailing bytes after the datum", in_.remaining()));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status Truncated(const Plan& p) const {
+    return Status::Corruption(fmt::format("avro datum: truncated or invalid at byte {} ({})",
+                                          in_.position(), p.path.empty() ? "root" : p.path));
+  }
+  Status Truncated(std::string_view what) const {
+    return Status::Corruption(fmt::format("avro datum: truncated or invalid at byte {} ({})",
+                                          in_.position(), what));
+  }
+
+  Status Decode(const Plan& p, int depth) {
+    if (depth > kMaxDecodeDepth) return Status::Corruption("avro datum: nested too deeply");
+    switch (p.kind) {
+      case Plan::Kind::kError:
+        return Status::InvalidArgument(p.error.empty() ? "unresolvable data" : p.error);
+      case Plan::Kind::kPrimitive:
+        return DecodePrimitive(p);
+      case Plan::Kind::kForward:
+        return Decode(*p.item, depth + 1);
+      case Plan::Kind::kEnum: {
+        int64_t index;
+        if (!in_.ReadLong(&index) || index < 0 || static_cast<size_t>(index) >= p.enum_symbols.size()) {
+          return Truncated(p);
+        }
+        const std::string& text = p.enum_symbols[static_cast<size_t>(index)];
+        if (text.empty()) return Status::InvalidArgument(p.error);
+        out_->append(text);
+        return Status::Ok();
+      }
+      case Plan::Kind::kArray:
+      case Plan::Kind::kMap: {
+        bool is_map = p.kind == Plan::Kind::kMap;
+        out_->push_back(is_map ? '{' : '[');
+        bool first = true;
+        int64_t total = 0;
+        while (true) {
+          int64_t count;
+          if (!in_.ReadLong(&count)) return Truncated(p);
+          if (count == 0) break;
+          if (count < 0) {
+            int64_t block_bytes;
+            if (!in_.ReadLong(&block_bytes)) return Truncated(p);
+            count = -count;
+          }
+          total += count;
+          if (count < 0 || total > kMaxItems) return Truncated(p);
+          for (int64_t i = 0; i < count; ++i) {
+            if (!first) out_->push_back(',');
+            first = false;
+            if (is_map) {
+              std::string_view key;
+              if (!in_.ReadBytes(&key)) return Truncated(p);
+              RETURN_IF_ERROR(AppendUtf8(key, p));
+              out_->push_back(':');
+            }
+            RETURN_IF_ERROR(Decode(*p.item, depth + 1));
+          }
+        }
+        out_->push_back(is_map ? '}' : ']');
+        return Status::Ok();
+      }
+      case Plan::Kind::kRecord: {
+        out_->push_back('{');
+        bool first = true;
+        for (const Plan::Step& step : p.steps) {
+          if (!step.plan) {
+            RETURN_IF_ERROR(Skip(*step.writer, depth + 1));
+            continue;
+          }
+          if (!first) out_->push_back(',');
+          first = false;
+          out_->append(step.key);
+          RETURN_IF_ERROR(Decode(*step.plan, depth + 1));
+        }
+        for (const std::string& piece : p.defaults) {
+          if (!first) out_->push_back(',');
+          first = false;
+          out_->append(piece);
+        }
+        out_->push_back('}');
+        return Status::Ok();
+      }
+      case Plan::Kind::kWriterUnion: {
+        int64_t index;
+        if (!in_.ReadLong(&index) || index < 0 || static_cast<size_t>(index) >= p.branches.size()) {
+          return Truncated(p);
+        }
+        return Decode(*p.branches[static_cast<size_t>(index)], depth + 1);
+      }
+    }
+    return Status::Internal("unknown plan kind");
+  }
+
+  Status AppendUtf8(std::string_view s, const Plan& p) {
+    if (!simdjson::validate_utf8(s.data(), s.size())) {
+      return Status::Corruption(fmt::format("avro datum: {}: string is not valid UTF-8",
+                                            p.path.empty() ? "root" : p.path));
+    }
+    internal::AppendJsonString(s, out_);
+    return Status::Ok();
+  }
+
+  Status DecodePrimitive(const Plan& p) {
+    const AvroType w = p.writer->type;
+    const AvroType r = p.reader->type;
+    switch (w) {
+      case AvroType::kNull:
+        out_->append("null");
+        return Status::Ok();
+      case AvroType::kBoolean: {
+        std::string_view b;
+        if (!in_.ReadFixed(1, &b) || static_cast<unsigned char>(b[0]) > 1) return Truncated(p);
+        out_->append(b[0] ? "true" : "false");
+        return Status::Ok();
+      }
+      case AvroType::kInt:
+      case AvroType::kLong: {
+        int64_t v;
+        if (w == AvroType::kInt) {
+          int32_t i;
+          if (!in_.ReadInt(&i)) return Truncated(p);
+          v = i;
+        } else if (!in_.ReadLong(&v)) {
+          return Truncated(p);
+        }
+        if (r == AvroType::kFloat) {
+          internal::AppendJsonFloat(static_cast<float>(v), out_);
+        } else if (r == AvroType::kDouble) {
+          internal::AppendJsonDouble(static_cast<double>(v), out_);
+        } else {
+          internal::AppendJsonInt(v, out_);
+        }
+        return Status::Ok();
+      }
+      case AvroType::kFloat: {
+        float f;
+        if (!in_.ReadFloat(&f)) return Truncated(p);
+        if (r == AvroType::kDouble) {
+          internal::AppendJsonDouble(static_cast<double>(f), out_);
+        } else {
+          internal::AppendJsonFloat(f, out_);
+        }
+        return Status::Ok();
+      }
+      case AvroType::kDouble: {
+        double d;
+        if (!in_.ReadDouble(&d)) return Truncated(p);
+        internal::AppendJsonDouble(d, out_);
+        return Status::Ok();
+      }
+      case AvroType::kString:
+      case AvroType::kBytes:
+      case AvroType::kFixed: {
+        std::string_view s;
+        bool ok = w == AvroType::kFixed ? in_.ReadFixed(static_cast<size_t>(p.writer->fixed_size), &s)
+                                        : in_.ReadBytes(&s);
+        if (!ok) return Truncated(p);
+        if (r == AvroType::kString) return AppendUtf8(s, p);
+        internal::AppendJsonLatin1(s, out_);
+        return Status::Ok();
+      }
+      default:
+        return Status::Internal("primitive plan on a complex type");
+    }
+  }
+
+  Status Skip(const AvroNode& n, int depth) {
+    if (depth > kMaxDecodeDepth) return Status::Corruption("avro datum: nested too deeply");
+    int64_t v;
+    std::string_view s;
+    switch (n.type) {
+      case AvroType::kNull: return Status::Ok();
+      case AvroType::kBoolean: return in_.Skip(1) ? Status::Ok() : Truncated("skipped boolean");
+      case AvroType::kInt:
+      case AvroType::kLong:
+      case AvroType::kEnum: return in_.ReadLong(&v) ? Status::Ok() : Truncated("skipped number");
+      case AvroType::kFloat: return in_.Skip(4) ? Status::Ok() : Truncated("skipped float");
+      case AvroType::kDouble: return in_.Skip(8) ? Status::Ok() : Truncated("skipped double");
+      case AvroType::kString:
+      case AvroType::kBytes: return in_.ReadBytes(&s) ? Status::Ok() : Truncated("skipped bytes");
+      case AvroType::kFixed:
+        return in_.Skip(static_cast<size_t>(n.fixed_size)) ? Status::Ok() : Truncated("skipped fixed");
+      case AvroType::kRecord:
+        for (const AvroField& f : n.fields) RETURN_IF_ERROR(Skip(*f.type, depth + 1));
+        return Status::Ok();
+      case AvroType::kUnion:
+        if (!in_.ReadLong(&v) || v < 0 || static_cast<size_t>(v) >= n.branches.size()) {
+          return Truncated("skipped union");
+        }
+        return Skip(*n.branches[static_cast<size_t>(v)], depth + 1);
+      case AvroType::kArray:
+      case AvroType::kMap: {
+        int64_t total = 0;
+        while (true) {
+          int64_t count;
+          if (!in_.ReadLong(&count)) return Truncated("skipped block");
+          if (count == 0) return Status::Ok();
+          if (count < 0) {
+            int64_t bytes;
+            if (!in_.ReadLong(&bytes) || bytes < 0) return Truncated("skipped block");
+            if (!in_.Skip(static_cast<size_t>(bytes))) return Truncated("skipped block");
+            continue;
+          }
+          total += count;
+          if (total > kMaxItems) return Truncated("skipped block");
+          for (int64_t i = 0; i < count; ++i) {
+            if (n.type == AvroType::kMap && !in_.ReadBytes(&s)) return Truncated("skipped map key");
+            RETURN_IF_ERROR(Skip(*n.items, depth + 1));
+          }
+        }
+      }
+    }
+    return Status::Internal("unknown type");
+  }
+
+  internal::BinaryReader in_;
+  std::string* out_;
+};
+
+}  // namespace
+
+namespace internal {
+
+const Plan* BuildResolutionPlan(const AvroNode& writer, const AvroNode& reader,
+                                std::string_view writer_label, std::string_view reader_label,
+                                std::vector<std::unique_ptr<Plan>>* plans, ResolutionIssues* issues) {
+  PlanBuilder builder(writer_label, reader_label, plans, issues);
+  return builder.Build(writer, reader, "");
+}
+
+}  // namespace internal
+
+ResolvingDecoder::~ResolvingDecoder() = default;
+
+Result<std::unique_ptr<ResolvingDecoder>> ResolvingDecoder::Create(
+    std::shared_ptr<const AvroSchema> writer, std::shared_ptr<const AvroSchema> reader) {
+  std::unique_ptr<ResolvingDecoder> d(new ResolvingDecoder());
+  internal::ResolutionIssues issues;
+  d->root_ = internal::BuildResolutionPlan(writer->root(), reader->root(), "the writer schema",
+                                           "reader", &d->plans_, &issues);
+  if (!issues.hard.empty()) {
+    return Status::InvalidArgument(fmt::format("reader schema cannot read writer schema: {}",
+                                               fmt::join(issues.hard, "; ")));
+  }
+  d->writer_ = std::move(writer);
+  d->reader_ = std::move(reader);
+  return d;
+}
+
+Status ResolvingDecoder::DecodeToJson(std::string_view avro, std::string* out) const {
+  const size_t mark = out->size();
+  PlanDecoder decoder(avro, out);
+  Status s = decoder.Run(*root_);
+  if (!s.ok()) out->resize(mark);
+  return s;
+}
+
+Status internal::DecodeNodeToJson(const AvroNode& node, std::string_view avro, std::string* out) {
+  std::vector<std::unique_ptr<Plan>> plans;
+  internal::ResolutionIssues issues;
+  const Plan* root = internal::BuildResolutionPlan(node, node, "writer", "reader", &plans, &issues);
+  PlanDecoder decoder(avro, out);
+  return decoder.Run(*root);
+}
+
+Result<std::string> DecodeToJson(const AvroSchema& schema, std::string_view avro) {
+  std::string out;
+  RETURN_IF_ERROR(internal::DecodeNodeToJson(schema.root(), avro, &out));
+  return out;
+}
+
+}  // namespace tidemark::schema

@@ -1,0 +1,53 @@
+// Schema resolution plans (Avro specification, "Schema Resolution"): for a writer/reader
+// pair, what to read, how to convert it, what to skip and which defaults to add. Built once
+// per pair; the resolving decoder follows a plan, and the compatibility checker reports the
+// problems found while building one. Private to src/schema.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "schema/avro.h"
+
+namespace tidemark::schema {
+
+struct ResolvingDecoder::Plan {
+  enum class Kind : uint8_t { kPrimitive, kEnum, kArray, kMap, kRecord, kWriterUnion, kForward, kError };
+  struct Step {
+    const Plan* plan = nullptr;       // null: the reader has no such field, skip it
+    const AvroNode* writer = nullptr;  // what to skip
+    std::string key;                   // "\"name\":"
+  };
+
+  Kind kind = Kind::kError;
+  const AvroNode* writer = nullptr;
+  const AvroNode* reader = nullptr;  // for a reader union: the chosen branch
+  std::string path;                  // for error messages
+  std::vector<std::string> enum_symbols;  // writer symbol index → reader JSON text, "" if unknown
+  const Plan* item = nullptr;             // array items, map values; kForward: the plan to follow
+  std::vector<Step> steps;                // record: writer fields in writer order
+  std::vector<std::string> defaults;      // record: "\"name\":<json>" of reader-only fields
+  std::vector<const Plan*> branches;      // writer union
+  std::string error;                      // kError, or an enum's unknown-symbol failure
+};
+
+namespace internal {
+
+// What the resolution of one pair found: `hard` problems make every datum unreadable;
+// `soft` ones only data that uses a writer union branch the reader cannot take.
+struct ResolutionIssues {
+  std::vector<std::string> hard;
+  std::vector<std::string> soft;
+};
+
+// Labels phrase the messages: reader_label "reader", writer_label "writer version 2" gives
+// "reader field 'geo_lat' has no default and is missing from writer version 2".
+const ResolvingDecoder::Plan* BuildResolutionPlan(
+    const AvroNode& writer, const AvroNode& reader, std::string_view writer_label,
+    std::string_view reader_label, std::vector<std::unique_ptr<ResolvingDecoder::Plan>>* plans,
+    ResolutionIssues* issues);
+
+}  // namespace internal
+}  // namespace tidemark::schema
