@@ -4,6 +4,7 @@
 #include "log/embedded_log.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -273,6 +274,7 @@ class EmbeddedLog final : public Log {
   }
 
   void WriterLoop() {
+    pthread_setname_np(pthread_self(), "tm-log-writer");
     std::vector<PendingAppend> round;
     for (;;) {
       {

@@ -189,9 +189,15 @@ Result<std::vector<StoredRecord>> Partition::Read(int64_t from, const ReadOption
   ReadBudget budget{options.max_bytes, options.max_records};
   // Large preads: at least 256 KiB, and enough to satisfy max_bytes in one go when it can.
   const size_t chunk = std::clamp<size_t>(options.max_bytes + (64 << 10), 256 << 10, 16 << 20);
+  thread_local ByteBuffer buffer;
+  struct ShrinkAfterHugeBatch {
+    ~ShrinkAfterHugeBatch() {
+      if (buffer.capacity() > (32 << 20)) buffer.Release();
+    }
+  } shrink;
   int64_t expected = -1;  // base offset the next batch must have, once known
   for (const Piece& piece : pieces) {
-    BatchReader reader(*piece.segment, piece.pos, piece.limit, chunk);
+    BatchReader reader(*piece.segment, piece.pos, piece.limit, chunk, &buffer);
     for (;;) {
       ASSIGN_OR_RETURN(BatchReader::Outcome outcome, reader.Next());
       if (outcome == BatchReader::Outcome::kEnd) break;

@@ -207,6 +207,9 @@ Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, Rea
       return Status::Corruption(fmt::format("{}: unknown codec {}", where, h.attributes & 0x7));
   }
 
+  if (out->capacity() < out->size() + static_cast<size_t>(h.record_count)) {
+    out->reserve(std::max(out->capacity() * 2, out->size() + static_cast<size_t>(h.record_count)));
+  }
   const char* cur = section;
   const char* end = section + h.records_size;
   for (int32_t i = 0; i < h.record_count; ++i) {

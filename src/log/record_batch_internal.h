@@ -83,6 +83,13 @@ class ByteBuffer {
     size_ = n;
   }
   void Reserve(size_t n);
+  size_t capacity() const { return capacity_; }
+  // Frees the memory (capacity back to zero).
+  void Release() {
+    std::free(data_);
+    data_ = nullptr;
+    size_ = capacity_ = 0;
+  }
 
  private:
   char* data_ = nullptr;

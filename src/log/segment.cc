@@ -168,8 +168,10 @@ Status Segment::RemoveFiles() const {
   return Status::Ok();
 }
 
-BatchReader::BatchReader(const Segment& segment, int64_t pos, int64_t limit, size_t chunk_bytes)
-    : segment_(segment), pos_(pos), limit_(limit), chunk_bytes_(chunk_bytes) {
+BatchReader::BatchReader(const Segment& segment, int64_t pos, int64_t limit, size_t chunk_bytes,
+                         ByteBuffer* buffer)
+    : segment_(segment), pos_(pos), limit_(limit), chunk_bytes_(chunk_bytes), buf_(*buffer) {
+  buf_.clear();
   buf_pos_ = pos;
 }
 
@@ -231,7 +233,8 @@ Result<ScanResult> ScanSegment(const Segment& segment, int64_t index_interval_by
   SegmentState& s = result.state;
   s.end_offset = segment.base_offset();
   int64_t since_index = 0;
-  BatchReader reader(segment, 0, result.file_size, 8 << 20);
+  ByteBuffer buffer;
+  BatchReader reader(segment, 0, result.file_size, 8 << 20, &buffer);
   for (;;) {
     ASSIGN_OR_RETURN(BatchReader::Outcome outcome, reader.Next());
     if (outcome == BatchReader::Outcome::kEnd) break;

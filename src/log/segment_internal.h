@@ -87,13 +87,14 @@ class Segment {
   int fd_;
 };
 
-// Reads consecutive batches of one segment file from `pos` up to `limit` with large preads.
-// Not thread-safe; one per read or scan.
+// Reads consecutive batches of one segment file from `pos` up to `limit` with large preads
+// into `buffer` (borrowed, so a reading thread can keep one warm buffer across reads instead
+// of faulting in fresh pages every time). Not thread-safe; one per read or scan.
 class BatchReader {
  public:
   enum class Outcome { kBatch, kEnd, kTorn, kInvalidHeader };
 
-  BatchReader(const Segment& segment, int64_t pos, int64_t limit, size_t chunk_bytes);
+  BatchReader(const Segment& segment, int64_t pos, int64_t limit, size_t chunk_bytes, ByteBuffer* buffer);
 
   // Advances to the next batch. On kBatch, header() and data() describe it (data valid until
   // the next call) and position() is its byte position. kTorn: fewer bytes remain than the
@@ -113,7 +114,7 @@ class BatchReader {
   int64_t pos_;
   int64_t limit_;
   size_t chunk_bytes_;
-  ByteBuffer buf_;
+  ByteBuffer& buf_;
   int64_t buf_pos_ = 0;  // file position of buf_[0]
   BatchHeader header_;
   const char* data_ = nullptr;
