@@ -320,7 +320,11 @@ class EmbeddedLog final : public Log {
       p->WriteStaged(encoder_, buffer_);
       unsynced |= p->HasUnsynced();
     }
-    if (unsynced) internal::CrashBeforeFsyncIfArmed();
+    if (unsynced) {
+      internal::CrashBeforeFsyncIfArmed();
+      // Test hook: hold written-but-unsynced data so a test can look at what readers see.
+      while (FaultArmed("log.writer_pause_before_sync")) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
     // Start every partition's write-back before waiting on any, so the syncs overlap.
     if (touched.size() > 1) {
       for (Partition* p : touched) p->StartWriteback();

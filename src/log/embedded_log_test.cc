@@ -410,6 +410,34 @@ TEST_F(RecoveryTest, CorruptUnsealedOlderSegmentDropsTheSegmentsAfterIt) {
   EXPECT_EQ(static_cast<int64_t>(ReadAll(*log).size()), end);
 }
 
+TEST_F(EmbeddedLogTest, WrittenRecordsStayInvisibleUntilSynced) {
+  auto log = Open(Options());
+  ASSERT_TRUE(log->CreateTopic("events", 1).ok());
+  ASSERT_TRUE(AppendAndWait(*log, "events", 0, MakeRecords(0, 2)).ok());
+  const auto synced_size = fs::file_size(SegmentPath(0));
+  ArmFault("log.writer_pause_before_sync");
+  Callbacks callbacks(1);
+  log->Append("events", 0, MakeRecords(1, 3), callbacks.For(0));
+  while (fs::file_size(SegmentPath(0)) == synced_size) std::this_thread::yield();  // written, not synced
+  EXPECT_EQ(*log->EndOffset("events", 0), 2);
+  EXPECT_EQ(log->Read("events", 0, 0)->size(), 2u);
+  EXPECT_EQ(log->Read("events", 0, 3).status().code(), StatusCode::kOutOfRange);
+  DisarmFault("log.writer_pause_before_sync");
+  EXPECT_EQ(*callbacks.Wait()[0], 2);
+  EXPECT_EQ(log->Read("events", 0, 0)->size(), 5u);
+}
+
+TEST_F(EmbeddedLogTest, GroupCommitWindowStillCompletesEveryAppend) {
+  auto options = Options();
+  options.fsync_max_wait_us = 500;
+  auto log = Open(options);
+  ASSERT_TRUE(log->CreateTopic("events", 2).ok());
+  Callbacks callbacks(100);
+  for (int i = 0; i < 100; ++i) log->Append("events", i % 2, MakeRecords(i, 1), callbacks.For(i));
+  for (const auto& r : callbacks.Wait()) EXPECT_TRUE(r.ok());
+  EXPECT_EQ(*log->EndOffset("events", 0) + *log->EndOffset("events", 1), 100);
+}
+
 TEST_F(EmbeddedLogTest, FsyncFailureFailsTheCallbackAndServesNothing) {
   auto log = Open(Options());
   ASSERT_TRUE(log->CreateTopic("events", 1).ok());

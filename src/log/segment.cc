@@ -50,8 +50,12 @@ Result<std::shared_ptr<Segment>> Segment::Create(const std::string& dir, const s
   std::shared_ptr<Segment> segment(new Segment(dir, display_dir, base_offset, fd));
   if (fsync) {
     // The new file's directory entry must be durable before anything in it is acknowledged.
-    if (::fsync(fd) != 0) return ErrnoStatus("fsync(" + path + ")", errno);
-    RETURN_IF_ERROR(FsyncDirectory(dir));
+    Status st = ::fsync(fd) == 0 ? FsyncDirectory(dir) : ErrnoStatus("fsync(" + path + ")", errno);
+    if (!st.ok()) {
+      // Remove it again, or the next roll to this base offset would find it and fail for good.
+      ::unlink(path.c_str());
+      return st;
+    }
   }
   return segment;
 }
