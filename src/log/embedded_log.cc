@@ -325,10 +325,6 @@ class EmbeddedLog final : public Log {
       // Test hook: hold written-but-unsynced data so a test can look at what readers see.
       while (FaultArmed("log.writer_pause_before_sync")) std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
-    // Start every partition's write-back before waiting on any, so the syncs overlap.
-    if (touched.size() > 1) {
-      for (Partition* p : touched) p->StartWriteback();
-    }
     for (Partition* p : touched) p->CompleteStaged();
 
     int64_t freed = 0;

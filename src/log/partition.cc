@@ -368,11 +368,8 @@ void Partition::WriteStaged(BatchEncoder& encoder, ByteBuffer& buf) {
     return;
   }
   seg->written_size = u.end;
+  if (options_.fsync) seg->StartWriteback(u.start, u.end - u.start);
   unsynced_ = std::move(u);
-}
-
-void Partition::StartWriteback() {
-  if (options_.fsync && unsynced_.segment != nullptr) unsynced_.segment->StartWriteback();
 }
 
 void Partition::CompleteStaged() {

@@ -46,7 +46,7 @@ struct PartitionOptions {
 };
 
 // Thread-safety: Read/StartOffset/EndOffset/EnforceRetention from any thread. The Stage /
-// WriteStaged / StartWriteback / CompleteStaged / Seal sequence runs only on the log's writer
+// WriteStaged / CompleteStaged / Seal sequence runs only on the log's writer
 // thread. `mu_` guards the segment list and each segment's `state`; readers copy what they
 // need under it and do their I/O without it.
 class Partition {
@@ -75,7 +75,6 @@ class Partition {
   void WriteStaged(BatchEncoder& encoder, ByteBuffer& buf);
   // True when WriteStaged left written-but-unsynced data.
   bool HasUnsynced() const { return unsynced_.segment != nullptr; }
-  void StartWriteback();
   // Syncs what WriteStaged wrote, then publishes it (readers see it, results are set) or,
   // on failure, truncates it off and fails its appends. Clears the round.
   void CompleteStaged();

@@ -93,9 +93,9 @@ Status Segment::WriteAt(int64_t pos, const char* data, size_t n) {
   return Status::Ok();
 }
 
-void Segment::StartWriteback() {
+void Segment::StartWriteback(int64_t pos, int64_t n) {
   // Best effort: an error here resurfaces from the fdatasync that follows.
-  (void)::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+  (void)::sync_file_range(fd_, pos, n, SYNC_FILE_RANGE_WRITE);
 }
 
 Status Segment::Sync() {

@@ -59,9 +59,9 @@ class Segment {
   // Writes all n bytes at pos (continuing short writes). On failure some prefix may have
   // reached the file; the caller truncates it off.
   Status WriteAt(int64_t pos, const char* data, size_t n);
-  // Starts write-back of everything written so far without waiting (sync_file_range), so
-  // the fdatasyncs of several partitions overlap on the device.
-  void StartWriteback();
+  // Starts write-back of [pos, pos + n) without waiting (sync_file_range), so the device
+  // works on one partition's data while the writer copies the next one's.
+  void StartWriteback(int64_t pos, int64_t n);
   // fdatasync. Fault point "log.fsync_fails" makes it fail with EIO.
   Status Sync();
   Status TruncateTo(int64_t size);
