@@ -19,6 +19,7 @@
 
 #include "common/fault_points.h"
 #include "common/files.h"
+#include "log/log_internal.h"
 #include "log/partition_internal.h"
 
 namespace tidemark::log {
@@ -27,18 +28,12 @@ namespace {
 using internal::PendingAppend;
 using internal::Partition;
 
-constexpr int kMaxPartitions = 10000;
+using internal::kMaxPartitions;
+using internal::ValidTopicName;
+
 // Per-record bytes counted against max_pending_bytes on top of key and value: the queue
 // entry and the record's framing.
 constexpr int64_t kRecordOverheadBytes = 16;
-
-bool ValidTopicName(std::string_view name) {
-  if (name.empty() || name.size() > 200 || name == "." || name == "..") return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-}
 
 std::vector<std::string> ListDir(const std::string& dir, bool directories) {
   std::vector<std::string> out;

@@ -1,7 +1,10 @@
 // Helpers shared by every Log implementation.
 #include "log/log.h"
 
+#include <algorithm>
 #include <future>
+
+#include "log/log_internal.h"
 
 namespace tidemark::log {
 
@@ -14,4 +17,15 @@ Result<int64_t> AppendAndWait(Log& log, std::string_view topic, int partition, s
   return answer.get();
 }
 
+namespace internal {
+
+bool ValidTopicName(std::string_view name) {
+  if (name.empty() || name.size() > 200 || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+}  // namespace internal
 }  // namespace tidemark::log

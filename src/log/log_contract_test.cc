@@ -121,6 +121,7 @@ TEST_P(LogContractTest, CreateTopicIsIdempotentButRefusesADifferentCount) {
   EXPECT_EQ(st.code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(st.message(), "log: topic 'events' exists with 3 partitions, not 4");
   EXPECT_EQ(log_->CreateTopic("other", 0).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->CreateTopic("../escape", 1).message(), "log: topic name '../escape' must be 1-200 of [A-Za-z0-9._-]");
   EXPECT_EQ(*log_->PartitionCount("events"), 3);
   EXPECT_EQ(log_->Topics(), std::vector<std::string>{"events"});
 }

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "log/log_internal.h"
+
 namespace tidemark::log {
 namespace {
 
@@ -29,9 +31,12 @@ class MemoryLog final : public Log {
   }
 
   Status CreateTopic(std::string_view topic, int partitions) override {
-    if (topic.empty()) return Status::InvalidArgument("log: empty topic name");
-    if (partitions < 1 || partitions > 10000) {
-      return Status::InvalidArgument(fmt::format("log: topic '{}' needs 1 to 10000 partitions, not {}", topic, partitions));
+    if (!internal::ValidTopicName(topic)) {
+      return Status::InvalidArgument(fmt::format("log: topic name '{}' must be 1-200 of [A-Za-z0-9._-]", topic));
+    }
+    if (partitions < 1 || partitions > internal::kMaxPartitions) {
+      return Status::InvalidArgument(fmt::format("log: topic '{}' needs 1 to {} partitions, not {}", topic,
+                                                 internal::kMaxPartitions, partitions));
     }
     std::lock_guard<std::mutex> lock(mu_);
     auto it = topics_.find(topic);
