@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <ostream>
 #include <set>
 #include <thread>
 
@@ -24,6 +25,9 @@ struct Implementation {
   const char* name;
   std::function<std::unique_ptr<Log>(const std::string& dir)> open;
 };
+
+// So that test listings show "Memory"/"Embedded" rather than the struct's bytes.
+void PrintTo(const Implementation& implementation, std::ostream* os) { *os << implementation.name; }
 
 class LogContractTest : public ::testing::TestWithParam<Implementation> {
  protected:
