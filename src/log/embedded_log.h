@@ -39,6 +39,17 @@ EmbeddedLogOptions EmbeddedLogOptionsFromConfig(const Config& config, std::strin
 
 // Opens (creating if needed) the log under options.dir, recovering every partition: a torn
 // or corrupt tail is truncated and reported through spdlog and `recovery_notes`.
+// InvalidArgument names the offending log.* setting. Recovery scans each partition's last
+// segment (and any older one without a known-good index), so opening takes time in
+// proportion to the active segments' size. Format and rules: docs/formats-log.md.
+//
+// Beyond log.h: an append of no records is InvalidArgument; the bytes counted against
+// max_pending_bytes are key + value + 16 per record, and an append into an empty queue is
+// always accepted; a write that fails with ENOSPC answers ResourceExhausted, other write or
+// fsync failures IOError. Callbacks run on the writer thread ("tm-log-writer"), so they must
+// be quick; Close() may be called from one but then does not wait. Fault points:
+// log.fsync_fails, log.write_enospc, log.crash_after_write_before_fsync, log.writer_pause,
+// log.writer_pause_before_sync.
 Result<std::unique_ptr<Log>> OpenEmbeddedLog(const EmbeddedLogOptions& options,
                                              std::vector<std::string>* recovery_notes = nullptr);
 

@@ -8,6 +8,8 @@
 
 namespace tidemark::log {
 
+// Thread-safe. Callbacks run, in append order, on one thread the log owns. StartOffset is
+// always 0 (EnforceRetention keeps everything); there is no pending-bytes bound.
 std::unique_ptr<Log> NewMemoryLog();
 
 }  // namespace tidemark::log

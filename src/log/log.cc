@@ -1,0 +1,31 @@
+// Helpers shared by every Log implementation.
+#include "log/log.h"
+
+#include <algorithm>
+#include <future>
+
+#include "log/log_internal.h"
+
+namespace tidemark::log {
+
+Result<int64_t> AppendAndWait(Log& log, std::string_view topic, int partition, std::vector<Record> records) {
+  // The callback runs on a log-owned thread, so a promise hands its answer back here.
+  auto promise = std::make_shared<std::promise<Result<int64_t>>>();
+  std::future<Result<int64_t>> answer = promise->get_future();
+  log.Append(topic, partition, std::move(records),
+             [promise](Result<int64_t> base_offset) { promise->set_value(std::move(base_offset)); });
+  return answer.get();
+}
+
+namespace internal {
+
+bool ValidTopicName(std::string_view name) {
+  if (name.empty() || name.size() > 200 || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+}  // namespace internal
+}  // namespace tidemark::log
