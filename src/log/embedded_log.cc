@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -76,7 +77,13 @@ class EmbeddedLog final : public Log {
   }
 
   Status Init(std::vector<std::string>* notes) {
-    RETURN_IF_ERROR(CreateDirectories(options_.dir));
+    if (options_.read_only) {
+      if (!std::filesystem::is_directory(options_.dir)) {
+        return Status::NotFound("log directory " + options_.dir + " does not exist");
+      }
+    } else {
+      RETURN_IF_ERROR(CreateDirectories(options_.dir));
+    }
     for (const std::string& name : ListDir(options_.dir, true)) {
       if (!ValidTopicName(name)) {
         spdlog::warn("log: ignoring directory {}/{}: not a topic name", options_.dir, name);
@@ -163,7 +170,9 @@ class EmbeddedLog final : public Log {
     bool wake = false;
     {
       std::lock_guard<std::mutex> lock(queue_mu_);
-      if (closing_) {
+      if (options_.read_only) {
+        a.reject = Status::Unavailable(fmt::format("log: opened read-only; append to {}/{} refused", topic, partition));
+      } else if (closing_) {
         a.reject = Status::Unavailable(fmt::format("log: closed; append to {}/{} refused", topic, partition));
       } else if (a.reject.ok()) {
         const int64_t pending = pending_bytes_;
@@ -239,6 +248,7 @@ class EmbeddedLog final : public Log {
     po.index_interval_bytes = options_.index_interval_bytes;
     po.compression = options_.compression;
     po.fsync = options_.fsync;
+    po.read_only = options_.read_only;
     po.fsync_seconds = fsync_seconds_;
     if (options_.metrics != nullptr) {
       po.appended_records = &options_.metrics->GetCounter("tidemark_log_appended_records_total",

@@ -664,3 +664,41 @@ TEST_F(EmbeddedLogTest, CrashAfterWriteBeforeFsyncKeepsAcknowledgedRecords) {
 
 }  // namespace
 }  // namespace tidemark::log
+
+namespace tidemark::log {
+namespace {
+
+TEST(ReadOnlyOpenTest, ServesRecordsButNeverChangesAFile) {
+  const std::string dir = ::testing::TempDir() + "/readonly-log-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  {
+    EmbeddedLogOptions o;
+    o.dir = dir;
+    auto lg = OpenEmbeddedLog(o);
+    ASSERT_TRUE(lg.ok());
+    ASSERT_TRUE((*lg)->CreateTopic("t", 1).ok());
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(AppendAndWait(**lg, "t", 0, {{"k", "value-" + std::to_string(i), 1}}).ok());
+    }
+  }
+  const std::string segment = dir + "/t/0/00000000000000000000.log";
+  const auto size = std::filesystem::file_size(segment);
+  std::filesystem::resize_file(segment, size - 3);  // a torn tail
+  EmbeddedLogOptions ro;
+  ro.dir = dir;
+  ro.read_only = true;
+  std::vector<std::string> notes;
+  auto lg = OpenEmbeddedLog(ro, &notes);
+  ASSERT_TRUE(lg.ok()) << lg.status().ToString();
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("not serving 1 batch"), std::string::npos) << notes[0];
+  EXPECT_EQ(*(*lg)->EndOffset("t", 0), 2);
+  auto append = AppendAndWait(**lg, "t", 0, {{"k", "v", 1}});
+  EXPECT_EQ(append.status().code(), StatusCode::kUnavailable);
+  lg->reset();
+  EXPECT_EQ(std::filesystem::file_size(segment), size - 3) << "a read-only open must not truncate";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tidemark::log

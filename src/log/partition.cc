@@ -81,7 +81,7 @@ Result<std::unique_ptr<Partition>> Partition::Open(const std::string& root, cons
                                                    std::vector<std::string>* notes) {
   std::unique_ptr<Partition> p(new Partition(fmt::format("{}/{}/{}", root, topic, id),
                                              fmt::format("{}/{}", topic, id), options));
-  RETURN_IF_ERROR(CreateDirectories(p->dir_));
+  if (!options.read_only) RETURN_IF_ERROR(CreateDirectories(p->dir_));
   RETURN_IF_ERROR(p->Recover(notes));
   return p;
 }
@@ -110,13 +110,16 @@ Status Partition::Recover(std::vector<std::string>* notes) {
       if (!scan.problem.empty()) {
         const int64_t bad = seg->state.durable_size;
         const int64_t batches = CountBatchesFrom(*seg, bad, scan.file_size);
-        RETURN_IF_ERROR(seg->TruncateTo(bad));
-        if (options_.fsync) RETURN_IF_ERROR(seg->Sync());
-        note = fmt::format("{}: {} at byte {}{}, truncated {} ({} bytes)", seg->display(), scan.problem, bad,
-                           scan.detail.empty() ? "" : " (" + scan.detail + ")", Plural(batches, "batch"),
+        if (!options_.read_only) {
+          RETURN_IF_ERROR(seg->TruncateTo(bad));
+          if (options_.fsync) RETURN_IF_ERROR(seg->Sync());
+        }
+        note = fmt::format("{}: {} at byte {}{}, {} {} ({} bytes)", seg->display(), scan.problem, bad,
+                           scan.detail.empty() ? "" : " (" + scan.detail + ")",
+                           options_.read_only ? "not serving" : "truncated", Plural(batches, "batch"),
                            scan.file_size - bad);
         first_dropped = k + 1;
-      } else if (!last) {
+      } else if (!last && !options_.read_only) {
         // A complete older segment: seal it so that the next open trusts it without a scan.
         Status st = seg->WriteIndexFile(seg->state, options_.fsync);
         if (!st.ok()) spdlog::warn("log: {}: could not rewrite its index: {}", seg->display(), st.ToString());
@@ -129,18 +132,20 @@ Status Partition::Recover(std::vector<std::string>* notes) {
   if (!note.empty()) {
     // Nothing may follow a hole: the segments after the bad point go.
     const size_t dropped = bases.size() - first_dropped;
-    for (size_t j = first_dropped; j < bases.size(); ++j) {
+    for (size_t j = first_dropped; j < bases.size() && !options_.read_only; ++j) {
       ASSIGN_OR_RETURN(std::shared_ptr<Segment> later, Segment::Open(dir_, display_, bases[j]));
       RETURN_IF_ERROR(later->RemoveFiles());
     }
     if (dropped > 0) {
-      note += fmt::format(", dropped {} later segment{}", dropped, dropped == 1 ? "" : "s");
+      note += fmt::format(", {} {} later segment{}", options_.read_only ? "not serving" : "dropped", dropped,
+                          dropped == 1 ? "" : "s");
       if (options_.fsync) RETURN_IF_ERROR(FsyncDirectory(dir_));
     }
     spdlog::warn("log recovery: {}", note);
     if (notes != nullptr) notes->push_back(note);
   }
   if (segments.empty()) {
+    if (options_.read_only) return Status::NotFound(dir_ + ": no segment files");
     ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg, Segment::Create(dir_, display_, 0, options_.fsync));
     segments.push_back(std::move(seg));
   }
@@ -418,6 +423,7 @@ void Partition::Fail(const Unsynced& u, size_t fail_until, const Status& status)
 }
 
 Status Partition::Seal() {
+  if (options_.read_only) return Status::Ok();
   std::shared_ptr<Segment> seg;
   SegmentState state;
   {

@@ -40,6 +40,7 @@ struct PartitionOptions {
   int64_t index_interval_bytes = 0;
   Codec compression = Codec::kNone;
   bool fsync = true;
+  bool read_only = false;  // recovery reports a bad tail but changes no file
   Counter* appended_records = nullptr;  // optional, per topic
   Counter* appended_bytes = nullptr;    // optional, per topic
   Histogram* fsync_seconds = nullptr;   // optional
