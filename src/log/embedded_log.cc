@@ -161,6 +161,7 @@ class EmbeddedLog final : public Log {
     } else {
       for (const Record& r : records) {
         bytes += static_cast<int64_t>(r.key.size() + r.value.size()) + kRecordOverheadBytes;
+        for (const auto& [hk, hv] : r.headers) bytes += static_cast<int64_t>(hk.size() + hv.size()) + 4;
       }
       if (bytes + static_cast<int64_t>(internal::kBatchHeaderSize) > internal::kMaxBatchLength) {
         a.reject = Status::InvalidArgument(fmt::format("log: append of {} bytes to {} exceeds the {}-byte batch limit",

@@ -28,4 +28,11 @@ bool ValidTopicName(std::string_view name) {
 }
 
 }  // namespace internal
+std::string_view HeaderValue(const Headers& headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
 }  // namespace tidemark::log

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -25,11 +26,17 @@ inline constexpr std::string_view kLateEvents = "late-events";
 inline constexpr std::string_view kSchemas = "_schemas";
 inline constexpr std::string_view kDeletions = "_deletions";
 
+// Record headers, as Kafka's: small named values beside the record value. The gateway keeps
+// its own metadata (received_at, source, …) here so that the value stays exactly the
+// Confluent-framed Avro event a registry client expects.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
 // What a producer appends.
 struct Record {
   std::string key;
   std::string value;
   int64_t timestamp_ms = 0;
+  Headers headers;
 };
 
 // What a consumer reads back.
@@ -38,7 +45,11 @@ struct StoredRecord {
   int64_t timestamp_ms = 0;
   std::string key;
   std::string value;
+  Headers headers;
 };
+
+// The value of the named header, or empty.
+std::string_view HeaderValue(const Headers& headers, std::string_view name);
 
 struct ReadOptions {
   size_t max_bytes = 1 << 20;  // stop after roughly this many key+value bytes (at least one record)

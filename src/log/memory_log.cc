@@ -83,6 +83,7 @@ class MemoryLog final : public Log {
           r.timestamp_ms = records[i].timestamp_ms;
           r.key = std::move(records[i].key);
           r.value = std::move(records[i].value);
+          r.headers = std::move(records[i].headers);
         }
         result = base;
       }

@@ -50,7 +50,10 @@ size_t RecordsSectionSize(const std::vector<Record>& records, int64_t first_ts) 
   size_t n = 0;
   for (const Record& r : records) {
     n += VarintSize(ZigZag(r.timestamp_ms - first_ts)) + VarintSize(r.key.size()) + r.key.size() +
-         VarintSize(r.value.size()) + r.value.size();
+         VarintSize(r.value.size()) + r.value.size() + VarintSize(r.headers.size());
+    for (const auto& [hk, hv] : r.headers) {
+      n += VarintSize(hk.size()) + hk.size() + VarintSize(hv.size()) + hv.size();
+    }
   }
   return n;
 }
@@ -64,6 +67,15 @@ char* PutRecords(char* p, const std::vector<Record>& records, int64_t first_ts) 
     p = PutVarint(p, r.value.size());
     std::memcpy(p, r.value.data(), r.value.size());
     p += r.value.size();
+    p = PutVarint(p, r.headers.size());
+    for (const auto& [hk, hv] : r.headers) {
+      p = PutVarint(p, hk.size());
+      std::memcpy(p, hk.data(), hk.size());
+      p += hk.size();
+      p = PutVarint(p, hv.size());
+      std::memcpy(p, hv.data(), hv.size());
+      p += hv.size();
+    }
   }
   return p;
 }
@@ -225,6 +237,18 @@ Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, Rea
     }
     const char* value = cur;
     cur += value_len;
+    uint64_t header_count = 0;
+    if (!GetVarint(&cur, end, &header_count) || header_count > static_cast<uint64_t>(end - cur)) {
+      return Status::Corruption(fmt::format("{}: malformed headers of record {}", where, i));
+    }
+    const char* headers_begin = cur;
+    for (uint64_t k = 0; k < header_count * 2; ++k) {
+      uint64_t len = 0;
+      if (!GetVarint(&cur, end, &len) || len > static_cast<uint64_t>(end - cur)) {
+        return Status::Corruption(fmt::format("{}: malformed headers of record {}", where, i));
+      }
+      cur += len;
+    }
     const int64_t offset = h.base_offset + i;
     if (offset < from) continue;
     if (budget->Full(out->size())) return Status::Ok();
@@ -233,6 +257,19 @@ Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, Rea
     r.timestamp_ms = h.first_timestamp_ms + UnZigZag(ts_delta);
     r.key.assign(key, key_len);
     r.value.assign(value, value_len);
+    if (header_count > 0) {
+      const char* hp = headers_begin;
+      r.headers.reserve(header_count);
+      for (uint64_t k = 0; k < header_count; ++k) {
+        uint64_t klen = 0, vlen = 0;
+        GetVarint(&hp, end, &klen);
+        std::string hk(hp, klen);
+        hp += klen;
+        GetVarint(&hp, end, &vlen);
+        r.headers.emplace_back(std::move(hk), std::string(hp, vlen));
+        hp += vlen;
+      }
+    }
     budget->bytes += key_len + value_len;
   }
   if (cur != end) return Status::Corruption(where + ": trailing bytes after the last record");

@@ -1,5 +1,11 @@
 #include "log/record_batch_internal.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "log/embedded_log.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -106,6 +112,34 @@ TEST(RecordBatchTest, DecodeSkipsRecordsBeforeFromAndHonoursTheBudget) {
   out.clear();
   ASSERT_TRUE(DecodeBatchRecords(h, buf.data(), 100, &budget, &out, "test").ok());
   EXPECT_EQ(out.size(), 1u);
+}
+
+}  // namespace
+}  // namespace tidemark::log::internal
+
+namespace tidemark::log::internal {
+namespace {
+
+TEST(RecordHeadersTest, HeadersRoundTripThroughTheEmbeddedLog) {
+  const std::string dir = ::testing::TempDir() + "/headers-log-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  EmbeddedLogOptions o;
+  o.dir = dir;
+  auto lg = OpenEmbeddedLog(o);
+  ASSERT_TRUE(lg.ok());
+  ASSERT_TRUE((*lg)->CreateTopic("t", 1).ok());
+  Record with{"k", "v1", 5, {{"received_at", "1775800800000"}, {"source", "web-shop"}}};
+  Record without{"k", "v2", 6, {}};
+  ASSERT_TRUE(AppendAndWait(**lg, "t", 0, {with, without}).ok());
+  auto read = (*lg)->Read("t", 0, 0);
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_EQ((*read)[0].headers, with.headers);
+  EXPECT_EQ(HeaderValue((*read)[0].headers, "source"), "web-shop");
+  EXPECT_TRUE((*read)[1].headers.empty());
+  EXPECT_EQ((*read)[1].value, "v2");
+  lg->reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
