@@ -45,6 +45,19 @@ void Column::Reserve(size_t rows, size_t string_bytes) {
   }
 }
 
+void Column::Clear() {
+  size_ = 0;
+  null_count_ = 0;
+  validity_.clear();
+  u8_.clear();
+  i32_.clear();
+  i64_.clear();
+  f64_.clear();
+  bytes_.clear();
+  offsets_.clear();
+  if (type_ == ColumnType::kString) offsets_.push_back(0);
+}
+
 void Column::MarkValid() {
   if (null_count_ > 0) validity_.push_back(1);
   ++size_;
@@ -136,7 +149,9 @@ void Column::AppendRange(const Column& other, size_t begin, size_t end) {
       const uint64_t src_begin = other.offsets_[begin];
       const uint64_t shift = bytes_.size() - src_begin;  // wraps as intended for unsigned math
       bytes_.append(other.bytes_, src_begin, other.offsets_[end] - src_begin);
-      offsets_.reserve(offsets_.size() + n);
+      if (offsets_.capacity() < offsets_.size() + n) {
+        offsets_.reserve(std::max(offsets_.size() + n, offsets_.capacity() * 2));  // amortised
+      }
       for (size_t i = begin + 1; i <= end; ++i) offsets_.push_back(other.offsets_[i] + shift);
       break;
     }
@@ -151,6 +166,10 @@ ColumnBatch::ColumnBatch(Schema schema) : schema_(std::move(schema)) {
 const Column* ColumnBatch::FindColumn(std::string_view name) const {
   const int i = schema_.FindField(name);
   return i < 0 ? nullptr : &columns_[static_cast<size_t>(i)];
+}
+
+void ColumnBatch::Clear() {
+  for (Column& c : columns_) c.Clear();
 }
 
 Status ColumnBatch::Validate() const {

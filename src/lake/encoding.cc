@@ -205,7 +205,15 @@ void StringDictionary::Grow() {
   }
 }
 
-bool StringDictionary::Insert(std::string_view value, uint32_t* index) {
+void StringDictionary::Clear() {
+  bytes_.clear();
+  offsets_.resize(1);
+  hashes_.clear();
+  std::fill(slots_.begin(), slots_.end(), 0);
+}
+
+bool StringDictionary::Insert(std::string_view value, uint32_t* index, bool* added) {
+  if (added != nullptr) *added = false;
   const uint64_t h = XXH3_64bits(value.data(), value.size());
   uint64_t s = h & mask_;
   for (;;) {
@@ -225,6 +233,7 @@ bool StringDictionary::Insert(std::string_view value, uint32_t* index) {
   hashes_.push_back(h);
   slots_[s] = static_cast<uint32_t>(i + 1);
   *index = static_cast<uint32_t>(i);
+  if (added != nullptr) *added = true;
   if (hashes_.size() * 2 > slots_.size()) Grow();  // keep the load factor at most 1/2
   return true;
 }

@@ -38,8 +38,10 @@ class StringDictionary {
  public:
   explicit StringDictionary(int64_t max_plain_bytes);
 
-  // *index receives the value's dictionary index.
-  bool Insert(std::string_view value, uint32_t* index);
+  // *index receives the value's dictionary index; *added says whether the value is new.
+  bool Insert(std::string_view value, uint32_t* index, bool* added = nullptr);
+  // Forgets every entry but keeps the allocated memory for the next column chunk.
+  void Clear();
 
   size_t size() const { return offsets_.size() - 1; }
   std::string_view at(size_t i) const {

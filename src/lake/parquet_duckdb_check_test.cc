@@ -108,6 +108,7 @@ Schema EventSchema() {
       {"amount", ColumnType::kDouble, true, 8},
       {"is_test", ColumnType::kBoolean, true, 9},
       {"properties", ColumnType::kString, true, 10},
+      {"campaign", ColumnType::kString, true, 11},
   }};
 }
 
@@ -137,6 +138,14 @@ ColumnBatch EventRows(size_t rows) {
     } else {
       b.column(9).AppendString("{\"page\":\"/p/" + std::to_string(i % 50) +
                                "\",\"title\":\"Grüße \\\"quoted\\\" ☃\",\"n\":" + std::to_string(i) + "}");
+    }
+    // Few values first, then unique ones: the dictionary overflows mid-chunk.
+    if (i % 8 == 1) {
+      b.column(10).AppendNull();
+    } else if (i % 10'000 < 4'000) {
+      b.column(10).AppendString("spring-" + std::to_string(i % 6));
+    } else {
+      b.column(10).AppendString("campaign-" + std::to_string(i) + "-" + std::string(i % 5, 'x'));
     }
   }
   return b;

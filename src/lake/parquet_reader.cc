@@ -1,7 +1,6 @@
-// ParquetReader: memory-maps a file, validates its footer against the file size once, then
-// decodes requested column chunks page by page into Columns.
+// ParquetReader: reads the footer, validates it against the file size once, then preads
+// requested column chunks into a reused buffer and decodes them page by page into Columns.
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -82,6 +81,11 @@ size_t StatAlternative(ColumnType t) {
 // Fills Column storage in bulk; the one place outside Column that touches its internals.
 class ColumnDecoder {
  public:
+  template <typename Container>
+  static void GrowFor(Container& v, size_t needed) {
+    if (v.capacity() < needed) v.reserve(std::max(needed, v.capacity() * 2));
+  }
+
   // Appends `rows` rows whose validity is `def` (nullptr = all present).
   static void AppendValidity(Column& c, const uint8_t* def, size_t rows, size_t present) {
     const size_t nulls = rows - present;
@@ -148,9 +152,10 @@ class ColumnDecoder {
 
   static Status PlainStrings(Column& c, const uint8_t* data, size_t size, const uint8_t* def,
                              size_t rows, size_t present) {
-    // PLAIN strings are at most the page's bytes, so one reservation suffices.
-    c.bytes_.reserve(c.bytes_.size() + size);
-    c.offsets_.reserve(c.offsets_.size() + rows);
+    // PLAIN strings are at most the page's bytes. Grow geometrically: reserving the exact
+    // size page after page would copy the column once per page.
+    GrowFor(c.bytes_, c.bytes_.size() + size);
+    GrowFor(c.offsets_, c.offsets_.size() + rows);
     const uint8_t* p = data;
     const uint8_t* end = data + size;
     for (size_t i = 0; i < rows; ++i) {
@@ -233,49 +238,43 @@ class ParquetReader::Impl {
  public:
   explicit Impl(std::string path) : path_(std::move(path)) {}
   ~Impl() {
-    if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+    if (fd_ >= 0) ::close(fd_);
     if (dctx_ != nullptr) ZSTD_freeDCtx(dctx_);
   }
 
   Status Open() {
-    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
       if (errno == ENOENT) return Status::NotFound(path_ + ": no such file");
       return ErrnoStatus("open(" + path_ + ")", errno);
     }
     struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      const int err = errno;
-      ::close(fd);
-      return ErrnoStatus("fstat(" + path_ + ")", err);
-    }
+    if (::fstat(fd_, &st) != 0) return ErrnoStatus("fstat(" + path_ + ")", errno);
     size_ = static_cast<size_t>(st.st_size);
     if (size_ < 12) {
-      ::close(fd);
       return Corrupt("file of " + std::to_string(size_) +
                      " bytes is too small for Parquet (magic + footer need 12)");
     }
-    void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int err = errno;
-    ::close(fd);
-    if (m == MAP_FAILED) return ErrnoStatus("mmap(" + path_ + ")", err);
-    data_ = static_cast<const uint8_t*>(m);
-
-    if (std::memcmp(data_, "PAR1", 4) != 0) return Corrupt("no PAR1 magic at the start");
-    if (std::memcmp(data_ + size_ - 4, "PARE", 4) == 0) {
+    uint8_t head[4], tail[8];
+    RETURN_IF_ERROR(ReadAt(0, 4, head));
+    RETURN_IF_ERROR(ReadAt(size_ - 8, 8, tail));
+    if (std::memcmp(head, "PAR1", 4) != 0) return Corrupt("no PAR1 magic at the start");
+    if (std::memcmp(tail + 4, "PARE", 4) == 0) {
       return Status::InvalidArgument(path_ + ": encrypted Parquet footers are not supported");
     }
-    if (std::memcmp(data_ + size_ - 4, "PAR1", 4) != 0) {
+    if (std::memcmp(tail + 4, "PAR1", 4) != 0) {
       return Corrupt("no PAR1 magic at the end (truncated or unfinished file?)");
     }
     uint32_t footer_len;
-    std::memcpy(&footer_len, data_ + size_ - 8, 4);
+    std::memcpy(&footer_len, tail, 4);
     if (footer_len > size_ - 12) {
       return Corrupt("footer length " + std::to_string(footer_len) + " exceeds the file (" +
                      std::to_string(size_) + " bytes)");
     }
     footer_begin_ = size_ - 8 - footer_len;
-    auto meta = pq::ParseFileMetaData(data_ + footer_begin_, footer_len);
+    std::vector<uint8_t> footer(footer_len);
+    RETURN_IF_ERROR(ReadAt(footer_begin_, footer_len, footer.data()));
+    auto meta = pq::ParseFileMetaData(footer.data(), footer.size());
     if (!meta.ok()) return Corrupt(meta.status().message());
     meta_ = std::move(meta).value();
     RETURN_IF_ERROR(BuildSchema());
@@ -329,7 +328,7 @@ class ParquetReader::Impl {
     return selected;
   }
 
-  Result<ColumnBatch> ReadRowGroup(int index, const std::vector<int>& columns) {
+  Status ReadRowGroupInto(int index, const std::vector<int>& columns, ColumnBatch* out) {
     if (index < 0 || static_cast<size_t>(index) >= row_groups_.size()) {
       return Status::OutOfRange(path_ + ": row group " + std::to_string(index) + " of " +
                                 std::to_string(row_groups_.size()));
@@ -342,19 +341,41 @@ class ParquetReader::Impl {
       }
       projected.fields.push_back(schema_.fields[c]);
     }
-    ColumnBatch batch(std::move(projected));
+    if (out->schema() == projected) {
+      out->Clear();
+    } else {
+      *out = ColumnBatch(std::move(projected));
+    }
     for (size_t i = 0; i < columns.size(); ++i) {
-      Status s = ReadColumnChunk(index, columns[i], batch.column(i));
+      Status s = ReadColumnChunk(index, columns[i], out->column(i));
       if (!s.ok()) {
+        out->Clear();
         return Status(s.code(), path_ + ": row group " + std::to_string(index) + ", column " +
                                     schema_.fields[columns[i]].name + ": " + s.message());
       }
     }
-    return batch;
+    return Status::Ok();
   }
 
  private:
   Status Corrupt(const std::string& what) const { return Status::Corruption(path_ + ": " + what); }
+
+  Status ReadAt(uint64_t offset, size_t n, uint8_t* dst) const {
+    size_t done = 0;
+    while (done < n) {
+      const ssize_t r = ::pread(fd_, dst + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("pread(" + path_ + ")", errno);
+      }
+      if (r == 0) {
+        return Corrupt("file ends at byte " + std::to_string(offset + done) + ", " +
+                       std::to_string(n - done) + " bytes short (changed while open?)");
+      }
+      done += static_cast<size_t>(r);
+    }
+    return Status::Ok();
+  }
 
   Status BuildSchema() {
     if (meta_.schema.empty()) return Corrupt("footer has an empty schema");
@@ -523,10 +544,13 @@ class ParquetReader::Impl {
     const pq::ColumnMetaData& m = meta_.row_groups[group].columns[column_index].meta_data;
     const size_t rows_expected = static_cast<size_t>(m.num_values);
     const int64_t start = ChunkStart(m);
-    const uint8_t* p = data_ + start;
-    const uint8_t* end = p + m.total_compressed_size;
+    const size_t chunk_size = static_cast<size_t>(m.total_compressed_size);
+    if (chunk_.size() < chunk_size) chunk_.resize(chunk_size);
+    RETURN_IF_ERROR(ReadAt(static_cast<uint64_t>(start), chunk_size, chunk_.data()));
+    const uint8_t* p = chunk_.data();
+    const uint8_t* end = p + chunk_size;
     column.Reserve(std::min<size_t>(rows_expected, size_t{1} << 24));  // untrusted count
-    std::optional<Column> dict;
+    bool have_dictionary = false;
     size_t rows_read = 0;
     while (rows_read < rows_expected) {
       if (p >= end) {
@@ -534,7 +558,7 @@ class ParquetReader::Impl {
                                   std::to_string(rows_expected) + " values");
       }
       size_t header_size = 0;
-      const int64_t page_offset = p - data_;
+      const int64_t page_offset = start + (p - chunk_.data());
       auto header = pq::ParsePageHeader(p, static_cast<size_t>(end - p), &header_size);
       if (!header.ok()) {
         return Status::Corruption("page at byte " + std::to_string(page_offset) + ": " +
@@ -555,9 +579,14 @@ class ParquetReader::Impl {
         ASSIGN_OR_RETURN(auto page, PageBody(m.codec, body, compressed,
                                              static_cast<size_t>(h.uncompressed_page_size)));
         const size_t n = static_cast<size_t>(std::max(0, h.dictionary_page_header->num_values));
-        dict.emplace(field.type);
-        RETURN_IF_ERROR(DecodeValues(*dict, field, pq::Encoding::kPlain, page.first, page.second,
-                                     nullptr, n, n, nullptr));
+        if (dictionary_.type() == field.type) {
+          dictionary_.Clear();
+        } else {
+          dictionary_ = Column(field.type);
+        }
+        RETURN_IF_ERROR(DecodeValues(dictionary_, field, pq::Encoding::kPlain, page.first,
+                                     page.second, nullptr, n, n, nullptr));
+        have_dictionary = true;
         continue;
       }
       const uint8_t* levels_data = nullptr;
@@ -622,14 +651,14 @@ class ParquetReader::Impl {
         if (present < rows) def = levels_.data();
       }
       RETURN_IF_ERROR(DecodeValues(column, field, encoding, values_data, values_size, def, rows,
-                                   present, dict ? &*dict : nullptr));
+                                   present, have_dictionary ? &dictionary_ : nullptr));
       rows_read += rows;
     }
     return Status::Ok();
   }
 
   const std::string path_;
-  const uint8_t* data_ = nullptr;
+  int fd_ = -1;
   size_t size_ = 0;
   size_t footer_begin_ = 0;
   pq::FileMetaData meta_;
@@ -637,7 +666,9 @@ class ParquetReader::Impl {
   std::vector<RowGroupInfo> row_groups_;
   std::vector<std::pair<std::string, std::string>> kv_;
   ZSTD_DCtx* dctx_ = nullptr;
-  std::vector<uint8_t> buffer_;
+  std::vector<uint8_t> chunk_;   // the column chunk being decoded, as stored
+  std::vector<uint8_t> buffer_;  // its current page, decompressed
+  Column dictionary_{ColumnType::kString};
   std::vector<uint8_t> levels_;
   std::vector<uint32_t> indices_;
 };
@@ -662,13 +693,18 @@ const std::vector<std::pair<std::string, std::string>>& ParquetReader::key_value
 Result<std::vector<int>> ParquetReader::SelectRowGroups(const std::vector<ColumnRange>& ranges) const {
   return impl_->SelectRowGroups(ranges);
 }
+Status ParquetReader::ReadRowGroupInto(int index, const std::vector<int>& columns, ColumnBatch* out) {
+  return impl_->ReadRowGroupInto(index, columns, out);
+}
 Result<ColumnBatch> ParquetReader::ReadRowGroup(int index, const std::vector<int>& columns) {
-  return impl_->ReadRowGroup(index, columns);
+  ColumnBatch batch{Schema{}};
+  RETURN_IF_ERROR(impl_->ReadRowGroupInto(index, columns, &batch));
+  return batch;
 }
 Result<ColumnBatch> ParquetReader::ReadRowGroup(int index) {
   std::vector<int> all(impl_->schema().fields.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
-  return impl_->ReadRowGroup(index, all);
+  return ReadRowGroup(index, all);
 }
 
 }  // namespace tidemark::lake

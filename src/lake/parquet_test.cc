@@ -207,6 +207,53 @@ TEST_F(ParquetTest, HighCardinalityStringsFallBackToPlain) {
   ExpectBatchesEqual(batch, ReadAll(*reader, {0, 1}));
 }
 
+TEST_F(ParquetTest, DictionaryOverflowMidChunkSwitchesTheRestToPlain) {
+  // Low cardinality first (the dictionary pays off and pages are written with it), then
+  // unique values until the dictionary passes its bound: a chunk of both kinds of pages.
+  Schema schema{{{"campaign", ColumnType::kString, true}}};
+  ColumnBatch batch(schema);
+  for (int i = 0; i < 30'000; ++i) {
+    if (i % 9 == 4) {
+      batch.column(0).AppendNull();
+    } else if (i < 10'000) {
+      batch.column(0).AppendString("campaign-" + std::to_string(i % 7));
+    } else {
+      batch.column(0).AppendString("campaign-unique-" + std::to_string(i));
+    }
+  }
+  ParquetWriterOptions options;
+  options.page_max_bytes = 4 << 10;
+  options.dictionary_max_bytes = 16 << 10;
+  Write(Path("mixed.parquet"), batch, options);
+  auto reader = Open(Path("mixed.parquet"));
+  ASSERT_NE(reader, nullptr);
+  EXPECT_TRUE(reader->row_group(0).dictionary_encoded[0]);
+  EXPECT_EQ(std::get<std::string>(reader->row_group(0).columns[0].min), "campaign-0");
+  EXPECT_EQ(std::get<std::string>(reader->row_group(0).columns[0].max), "campaign-unique-29999");
+  ExpectBatchesEqual(batch, ReadAll(*reader, {0}));
+}
+
+TEST_F(ParquetTest, ReadingIntoABatchReusesItAcrossRowGroups) {
+  const ColumnBatch batch = EveryTypeBatch(3000);
+  ParquetWriterOptions options;
+  options.row_group_max_rows = 1000;
+  Write(Path("reuse.parquet"), batch, options);
+  auto reader = Open(Path("reuse.parquet"));
+  ASSERT_NE(reader, nullptr);
+  ColumnBatch into{Schema{}};
+  for (int g = 0; g < 3; ++g) {
+    ASSERT_TRUE(reader->ReadRowGroupInto(g, {4, 6}, &into).ok());
+    ASSERT_EQ(into.num_rows(), 1000u);
+    for (size_t r = 0; r < 1000; ++r) {
+      ASSERT_EQ(into.column(1).Int64At(r), static_cast<int64_t>(g * 1000 + r));
+      ASSERT_EQ(into.column(0).IsNull(r), batch.column(4).IsNull(g * 1000 + r));
+      if (!into.column(0).IsNull(r)) {
+        ASSERT_EQ(into.column(0).StringAt(r), batch.column(4).StringAt(g * 1000 + r));
+      }
+    }
+  }
+}
+
 TEST_F(ParquetTest, RowGroupsCloseAtTheRowBoundAcrossAppends) {
   ParquetWriterOptions options;
   options.row_group_max_rows = 1000;
