@@ -78,6 +78,11 @@ size_t StatAlternative(ColumnType t) {
 
 }  // namespace
 
+// Bounds that keep a hostile file from making the reader allocate without limit. Real pages
+// are far smaller (tidemark writes ~1 MiB pages; other writers similar).
+constexpr size_t kMaxPageValues = size_t{1} << 26;
+constexpr size_t kMaxDecodedPageBytes = size_t{1} << 31;
+
 // Fills Column storage in bulk; the one place outside Column that touches its internals.
 class ColumnDecoder {
  public:
@@ -152,6 +157,10 @@ class ColumnDecoder {
 
   static Status PlainStrings(Column& c, const uint8_t* data, size_t size, const uint8_t* def,
                              size_t rows, size_t present) {
+    if (present > size / 4) {  // every value has a 4-byte length
+      return Status::Corruption("PLAIN page of " + std::to_string(size) + " bytes cannot hold " +
+                                std::to_string(present) + " strings");
+    }
     // PLAIN strings are at most the page's bytes. Grow geometrically: reserving the exact
     // size page after page would copy the column once per page.
     GrowFor(c.bytes_, c.bytes_.size() + size);
@@ -193,6 +202,10 @@ class ColumnDecoder {
         const char* dbytes = dict.bytes_.data();
         size_t total = 0;
         for (size_t k = 0; k < present; ++k) total += doff[indices[k] + 1] - doff[indices[k]];
+        if (total > kMaxDecodedPageBytes) {
+          return Status::ResourceExhausted("dictionary page expands to " + std::to_string(total) +
+                                           " bytes, above the 2 GiB bound");
+        }
         size_t pos = c.bytes_.size();
         c.bytes_.resize(pos + total);
         char* dst = c.bytes_.data();
@@ -579,6 +592,12 @@ class ParquetReader::Impl {
         ASSIGN_OR_RETURN(auto page, PageBody(m.codec, body, compressed,
                                              static_cast<size_t>(h.uncompressed_page_size)));
         const size_t n = static_cast<size_t>(std::max(0, h.dictionary_page_header->num_values));
+        if (n > page.second) {  // every PLAIN value takes at least one byte (booleans aside)
+          if (field.type != ColumnType::kBoolean || n > page.second * 8) {
+            return Status::Corruption("dictionary page of " + std::to_string(page.second) +
+                                      " bytes claims " + std::to_string(n) + " values");
+          }
+        }
         if (dictionary_.type() == field.type) {
           dictionary_.Clear();
         } else {
@@ -636,6 +655,10 @@ class ParquetReader::Impl {
         values_size = page.second;
       } else {
         continue;  // index pages and unknown page types carry no values
+      }
+      if (rows > kMaxPageValues) {
+        return Status::Corruption("page at byte " + std::to_string(page_offset) + " claims " +
+                                  std::to_string(rows) + " values");
       }
       if (rows > rows_expected - rows_read) {
         return Status::Corruption("pages hold more values than the chunk's " +
