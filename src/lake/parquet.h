@@ -210,7 +210,8 @@ struct ColumnRange {
 // Reads one Parquet file with pread (no mmap, so a file truncated underneath gives an error,
 // not SIGBUS). Opening validates the footer; every offset is checked against the file size,
 // so a damaged file gives Corruption naming it, never a crash. Reads flat schemas of the
-// types above, PLAIN and dictionary encodings, data page v1 and v2, uncompressed or ZSTD.
+// types above, PLAIN and dictionary encodings, data page v1 and v2, uncompressed or ZSTD;
+// micro/nanosecond timestamps of other writers are read as milliseconds (rounded down).
 // Not thread-safe (it reuses I/O and decompression buffers).
 class ParquetReader {
  public:

@@ -31,15 +31,15 @@ Result<ColumnType> MapColumnType(const pq::SchemaElement& e) {
       }
       return Status::InvalidArgument(what + "INT32 with an unsupported annotation");
     case pq::Type::kInt64:
-      if (lt.kind == LK::kTimestamp) {
-        if (lt.unit != pq::LogicalType::TimeUnit::kMillis) {
-          return Status::InvalidArgument(what + "only millisecond timestamps are supported");
-        }
-        return ColumnType::kTimestampMillis;
-      }
+      // Micro- and nanosecond timestamps (DuckDB's and Spark's default) are read as
+      // milliseconds; see TimestampDivisor.
+      if (lt.kind == LK::kTimestamp) return ColumnType::kTimestampMillis;
       if (lt.kind == LK::kInteger && lt.int_signed) return ColumnType::kInt64;
       if (lt.kind == LK::kNone) {
-        if (e.converted_type == pq::ConvertedType::kTimestampMillis) return ColumnType::kTimestampMillis;
+        if (e.converted_type == pq::ConvertedType::kTimestampMillis ||
+            e.converted_type == pq::ConvertedType::kTimestampMicros) {
+          return ColumnType::kTimestampMillis;
+        }
         if (!e.converted_type_raw || e.converted_type == pq::ConvertedType::kInt64) return ColumnType::kInt64;
       }
       return Status::InvalidArgument(what + "INT64 with an unsupported annotation");
@@ -49,6 +49,23 @@ Result<ColumnType> MapColumnType(const pq::SchemaElement& e) {
       return Status::InvalidArgument(what + "physical type " +
                                      std::to_string(static_cast<int>(*e.type)) + " unsupported");
   }
+}
+
+// What a stored timestamp is divided by (rounding down) to give epoch milliseconds.
+int64_t TimestampDivisor(const pq::SchemaElement& e) {
+  if (e.logical_type.kind == pq::LogicalType::Kind::kTimestamp) {
+    switch (e.logical_type.unit) {
+      case pq::LogicalType::TimeUnit::kMillis: return 1;
+      case pq::LogicalType::TimeUnit::kMicros: return 1000;
+      case pq::LogicalType::TimeUnit::kNanos: return 1'000'000;
+    }
+  }
+  return e.converted_type == pq::ConvertedType::kTimestampMicros ? 1000 : 1;
+}
+
+int64_t FloorDiv(int64_t v, int64_t d) {
+  const int64_t q = v / d;
+  return (v % d != 0 && v < 0) ? q - 1 : q;
 }
 
 pq::Type PhysicalType(ColumnType t) {
@@ -119,6 +136,11 @@ class ColumnDecoder {
         v[base + i] = T{};
       }
     }
+  }
+
+  // Rows from `first` on, rounded down to a coarser unit (micro/nanosecond timestamps).
+  static void DivideInt64(Column& c, size_t first, int64_t divisor) {
+    for (size_t i = first; i < c.i64_.size(); ++i) c.i64_[i] = FloorDiv(c.i64_[i], divisor);
   }
 
   template <typename T>
@@ -415,6 +437,7 @@ class ParquetReader::Impl {
       f.nullable = e.repetition != pq::Repetition::kRequired;
       f.field_id = e.field_id.value_or(-1);
       schema_.fields.push_back(std::move(f));
+      timestamp_divisor_.push_back(TimestampDivisor(e));
     }
     return Status::Ok();
   }
@@ -471,6 +494,10 @@ class ParquetReader::Impl {
             if (dlo && dhi) {
               stats.min = std::move(*dlo);
               stats.max = std::move(*dhi);
+              if (timestamp_divisor_[c] != 1) {  // flooring keeps both bounds valid
+                stats.min = FloorDiv(std::get<int64_t>(stats.min), timestamp_divisor_[c]);
+                stats.max = FloorDiv(std::get<int64_t>(stats.max), timestamp_divisor_[c]);
+              }
               stats.min_exact = s.is_min_value_exact.value_or(true);
               stats.max_exact = s.is_max_value_exact.value_or(true);
             }
@@ -564,6 +591,7 @@ class ParquetReader::Impl {
     const uint8_t* end = p + chunk_size;
     column.Reserve(std::min<size_t>(rows_expected, size_t{1} << 24));  // untrusted count
     bool have_dictionary = false;
+    const size_t first_row = column.size();
     size_t rows_read = 0;
     while (rows_read < rows_expected) {
       if (p >= end) {
@@ -677,6 +705,9 @@ class ParquetReader::Impl {
                                    present, have_dictionary ? &dictionary_ : nullptr));
       rows_read += rows;
     }
+    if (timestamp_divisor_[column_index] != 1) {
+      ColumnDecoder::DivideInt64(column, first_row, timestamp_divisor_[column_index]);
+    }
     return Status::Ok();
   }
 
@@ -687,6 +718,7 @@ class ParquetReader::Impl {
   pq::FileMetaData meta_;
   Schema schema_;
   std::vector<RowGroupInfo> row_groups_;
+  std::vector<int64_t> timestamp_divisor_;  // per column; 1 unless micro/nano timestamps
   std::vector<std::pair<std::string, std::string>> kv_;
   ZSTD_DCtx* dctx_ = nullptr;
   std::vector<uint8_t> chunk_;   // the column chunk being decoded, as stored

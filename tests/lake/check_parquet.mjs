@@ -118,6 +118,15 @@ for (const file of expected.files) {
   }
 }
 
+// The other direction: DuckDB writes the first file back out (its own encoders, row groups
+// and microsecond timestamps) for the C++ side to read and compare.
+if (expected.duckdb_copy_to) {
+  const src = quote(expected.files[0].path);
+  await conn.run(`COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet(${src}, file_row_number = true)
+                        ORDER BY file_row_number)
+                  TO ${quote(expected.duckdb_copy_to)} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE 4096)`);
+}
+
 if (failures.length > 0) {
   console.log(`DuckDB check FAILED: ${failures.length} of ${checks} checks`);
   for (const f of failures.slice(0, 50)) console.log(`  ${f}`);
