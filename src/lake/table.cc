@@ -574,7 +574,8 @@ Result<ColumnBatch> Table::Scan(const std::vector<std::string>& columns,
     ASSIGN_OR_RETURN(const std::vector<int> groups, reader->SelectRowGroups(file_ranges));
     for (const int g : groups) {
       ASSIGN_OR_RETURN(const ColumnBatch part, reader->ReadRowGroup(g, projection));
-      const size_t rows = part.num_rows();
+      // From the footer, not the batch: a projection of only new columns reads no column.
+      const size_t rows = static_cast<size_t>(reader->row_group(g).num_rows);
       for (size_t c = 0; c < out_schema.fields.size(); ++c) {
         if (position[c] >= 0) {
           out.column(c).AppendRange(part.column(static_cast<size_t>(position[c])), 0, rows);

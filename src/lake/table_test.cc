@@ -182,6 +182,10 @@ TEST_F(TableTest, AddedColumnReadsAsNullInOlderFiles) {
   for (size_t r = 0; r < 3; ++r) EXPECT_TRUE(scan->column(1).IsNull(r)) << r;
   EXPECT_EQ(scan->column(1).StringAt(3), "DE");
   EXPECT_EQ(scan->column(1).StringAt(4), "SE");
+  auto only_country = Reopen()->Scan({"country"});  // old files contribute NULL rows only
+  ASSERT_TRUE(only_country.ok());
+  EXPECT_EQ(only_country->num_rows(), 5u);
+  EXPECT_EQ(only_country->column(0).null_count(), 3u);
   // A range on the new column skips the old files, whose country is entirely NULL.
   auto only_new = Reopen()->Scan({"event_id"}, {{"country", std::string("A"), std::string("Z")}});
   ASSERT_TRUE(only_new.ok());
