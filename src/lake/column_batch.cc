@@ -10,12 +10,18 @@ namespace tidemark::lake {
 
 std::string_view ColumnTypeName(ColumnType type) {
   switch (type) {
-    case ColumnType::kBoolean: return "boolean";
-    case ColumnType::kInt32: return "int32";
-    case ColumnType::kInt64: return "int64";
-    case ColumnType::kDouble: return "double";
-    case ColumnType::kString: return "string";
-    case ColumnType::kTimestampMillis: return "timestamp_ms";
+    case ColumnType::kBoolean:
+      return "boolean";
+    case ColumnType::kInt32:
+      return "int32";
+    case ColumnType::kInt64:
+      return "int64";
+    case ColumnType::kDouble:
+      return "double";
+    case ColumnType::kString:
+      return "string";
+    case ColumnType::kTimestampMillis:
+      return "timestamp_ms";
   }
   return "unknown";
 }
@@ -33,11 +39,19 @@ Column::Column(ColumnType type) : type_(type) {
 
 void Column::Reserve(size_t rows, size_t string_bytes) {
   switch (type_) {
-    case ColumnType::kBoolean: u8_.reserve(rows); break;
-    case ColumnType::kInt32: i32_.reserve(rows); break;
+    case ColumnType::kBoolean:
+      u8_.reserve(rows);
+      break;
+    case ColumnType::kInt32:
+      i32_.reserve(rows);
+      break;
     case ColumnType::kInt64:
-    case ColumnType::kTimestampMillis: i64_.reserve(rows); break;
-    case ColumnType::kDouble: f64_.reserve(rows); break;
+    case ColumnType::kTimestampMillis:
+      i64_.reserve(rows);
+      break;
+    case ColumnType::kDouble:
+      f64_.reserve(rows);
+      break;
     case ColumnType::kString:
       offsets_.reserve(rows + 1);
       bytes_.reserve(string_bytes);
@@ -69,12 +83,22 @@ void Column::AppendNull() {
   ++null_count_;
   ++size_;
   switch (type_) {
-    case ColumnType::kBoolean: u8_.push_back(0); break;
-    case ColumnType::kInt32: i32_.push_back(0); break;
+    case ColumnType::kBoolean:
+      u8_.push_back(0);
+      break;
+    case ColumnType::kInt32:
+      i32_.push_back(0);
+      break;
     case ColumnType::kInt64:
-    case ColumnType::kTimestampMillis: i64_.push_back(0); break;
-    case ColumnType::kDouble: f64_.push_back(0); break;
-    case ColumnType::kString: offsets_.push_back(bytes_.size()); break;
+    case ColumnType::kTimestampMillis:
+      i64_.push_back(0);
+      break;
+    case ColumnType::kDouble:
+      f64_.push_back(0);
+      break;
+    case ColumnType::kString:
+      offsets_.push_back(bytes_.size());
+      break;
   }
 }
 

@@ -22,12 +22,18 @@ bool IsContinuationByte(unsigned char c) { return (c & 0xc0) == 0x80; }
 
 std::string EncodeStatValue(const StatValue& value) {
   switch (value.index()) {
-    case 1: return std::string(1, std::get<bool>(value) ? '\1' : '\0');
-    case 2: return RawBytes(std::get<int32_t>(value));
-    case 3: return RawBytes(std::get<int64_t>(value));
-    case 4: return RawBytes(std::get<double>(value));
-    case 5: return std::get<std::string>(value);
-    default: return {};
+    case 1:
+      return std::string(1, std::get<bool>(value) ? '\1' : '\0');
+    case 2:
+      return RawBytes(std::get<int32_t>(value));
+    case 3:
+      return RawBytes(std::get<int64_t>(value));
+    case 4:
+      return RawBytes(std::get<double>(value));
+    case 5:
+      return std::get<std::string>(value);
+    default:
+      return {};
   }
 }
 

@@ -1,8 +1,8 @@
-#include "lake/encoding_internal.h"
-
 #include <gtest/gtest.h>
 
 #include <random>
+
+#include "lake/encoding_internal.h"
 
 namespace tidemark::lake {
 namespace {

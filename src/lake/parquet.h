@@ -29,7 +29,7 @@ std::string_view ColumnTypeName(ColumnType type);
 struct Field {
   std::string name;
   ColumnType type = ColumnType::kString;
-  bool nullable = true;  // OPTIONAL in Parquet; REQUIRED when false
+  bool nullable = true;   // OPTIONAL in Parquet; REQUIRED when false
   int32_t field_id = -1;  // Parquet field_id; -1 writes none (the table layer assigns ids)
 
   bool operator==(const Field&) const = default;
@@ -195,7 +195,7 @@ class ParquetWriter {
 struct RowGroupInfo {
   int64_t num_rows = 0;
   int64_t compressed_bytes = 0;
-  std::vector<ColumnStats> columns;  // in schema order
+  std::vector<ColumnStats> columns;      // in schema order
   std::vector<bool> dictionary_encoded;  // per column: the chunk has a dictionary page
 };
 

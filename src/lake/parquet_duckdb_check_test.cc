@@ -49,16 +49,20 @@ std::string JsonString(std::string_view s) {
 std::string JsonValue(const Column& c, size_t row) {
   if (c.IsNull(row)) return "null";
   switch (c.type()) {
-    case ColumnType::kBoolean: return c.BoolAt(row) ? "true" : "false";
-    case ColumnType::kInt32: return std::to_string(c.Int32At(row));
+    case ColumnType::kBoolean:
+      return c.BoolAt(row) ? "true" : "false";
+    case ColumnType::kInt32:
+      return std::to_string(c.Int32At(row));
     case ColumnType::kInt64:
-    case ColumnType::kTimestampMillis: return "\"" + std::to_string(c.Int64At(row)) + "\"";
+    case ColumnType::kTimestampMillis:
+      return "\"" + std::to_string(c.Int64At(row)) + "\"";
     case ColumnType::kDouble: {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.17g", c.DoubleAt(row));
       return buf;
     }
-    case ColumnType::kString: return JsonString(c.StringAt(row));
+    case ColumnType::kString:
+      return JsonString(c.StringAt(row));
   }
   return "null";
 }
@@ -86,12 +90,18 @@ std::string JsonStat(const StatValue& v) {
 
 std::string DuckType(ColumnType t) {
   switch (t) {
-    case ColumnType::kBoolean: return "BOOLEAN";
-    case ColumnType::kInt32: return "INTEGER";
-    case ColumnType::kInt64: return "BIGINT";
-    case ColumnType::kDouble: return "DOUBLE";
-    case ColumnType::kString: return "VARCHAR";
-    case ColumnType::kTimestampMillis: return "TIMESTAMP WITH TIME ZONE";
+    case ColumnType::kBoolean:
+      return "BOOLEAN";
+    case ColumnType::kInt32:
+      return "INTEGER";
+    case ColumnType::kInt64:
+      return "BIGINT";
+    case ColumnType::kDouble:
+      return "DOUBLE";
+    case ColumnType::kString:
+      return "VARCHAR";
+    case ColumnType::kTimestampMillis:
+      return "TIMESTAMP WITH TIME ZONE";
   }
   return "";
 }
@@ -118,26 +128,41 @@ ColumnBatch EventRows(size_t rows) {
   static const char* kPlatforms[] = {"web", "ios", "android", "server"};
   ColumnBatch b(EventSchema());
   for (size_t i = 0; i < rows; ++i) {
-    b.column(0).AppendString("evt-" + std::to_string(i * 2654435761u % 1000003) + "-" + std::to_string(i));
+    b.column(0).AppendString("evt-" + std::to_string(i * 2654435761u % 1000003) + "-" +
+                             std::to_string(i));
     b.column(1).AppendString(kTypes[(i * 7 + i / 3) % 5]);
-    if (i % 10 == 9) b.column(2).AppendNull(); else b.column(2).AppendString(kPlatforms[i % 4]);
+    if (i % 10 == 9)
+      b.column(2).AppendNull();
+    else
+      b.column(2).AppendString(kPlatforms[i % 4]);
     b.column(3).AppendInt64(1'775'800'800'000 + static_cast<int64_t>(i) * 997);
-    if (i % 17 == 0) b.column(4).AppendNull();
-    else b.column(4).AppendInt64(1'775'800'800'000 + static_cast<int64_t>(i) * 997 + 250);
-    if (i % 5 == 4) b.column(5).AppendNull();
-    else b.column(5).AppendInt32(i == 1 ? std::numeric_limits<int32_t>::min() : static_cast<int32_t>(i % 4));
+    if (i % 17 == 0)
+      b.column(4).AppendNull();
+    else
+      b.column(4).AppendInt64(1'775'800'800'000 + static_cast<int64_t>(i) * 997 + 250);
+    if (i % 5 == 4)
+      b.column(5).AppendNull();
+    else
+      b.column(5).AppendInt32(i == 1 ? std::numeric_limits<int32_t>::min()
+                                     : static_cast<int32_t>(i % 4));
     b.column(6).AppendInt64(i == 2 ? std::numeric_limits<int64_t>::max()
                                    : static_cast<int64_t>(i) * 1'000'000'000'039 - 7);
-    if (i % 3 == 0) b.column(7).AppendNull();
-    else b.column(7).AppendDouble(i == 5 ? -0.0 : static_cast<double>(i % 1000) * 0.37 - 12.5);
-    if (i % 11 == 3) b.column(8).AppendNull(); else b.column(8).AppendBool(i % 2 == 0);
+    if (i % 3 == 0)
+      b.column(7).AppendNull();
+    else
+      b.column(7).AppendDouble(i == 5 ? -0.0 : static_cast<double>(i % 1000) * 0.37 - 12.5);
+    if (i % 11 == 3)
+      b.column(8).AppendNull();
+    else
+      b.column(8).AppendBool(i % 2 == 0);
     if (i % 13 == 7) {
       b.column(9).AppendNull();
     } else if (i % 13 == 8) {
       b.column(9).AppendString("");
     } else {
-      b.column(9).AppendString("{\"page\":\"/p/" + std::to_string(i % 50) +
-                               "\",\"title\":\"Grüße \\\"quoted\\\" ☃\",\"n\":" + std::to_string(i) + "}");
+      b.column(9).AppendString(
+          "{\"page\":\"/p/" + std::to_string(i % 50) +
+          "\",\"title\":\"Grüße \\\"quoted\\\" ☃\",\"n\":" + std::to_string(i) + "}");
     }
     // Few values first, then unique ones: the dictionary overflows mid-chunk.
     if (i % 8 == 1) {
@@ -165,9 +190,9 @@ TEST_F(ParquetDuckDbCheck, DuckDbReadsTheWritersFilesExactly) {
   const std::string dir = tmpl;
 
   FileCase zstd{"events_zstd.parquet", {}, 25'000};
-  zstd.options.row_group_max_rows = 10'000;  // three row groups, the last one partial
-  zstd.options.page_max_bytes = 16 << 10;     // several pages per chunk
-  zstd.options.dictionary_max_bytes = 64 << 10;  // event_id falls back to PLAIN
+  zstd.options.row_group_max_rows = 10'000;       // three row groups, the last one partial
+  zstd.options.page_max_bytes = 16 << 10;         // several pages per chunk
+  zstd.options.dictionary_max_bytes = 64 << 10;   // event_id falls back to PLAIN
   zstd.options.statistics_max_string_bytes = 24;  // properties' statistics are truncated
   FileCase raw{"events_uncompressed.parquet", {}, 4'000};
   raw.options.compression = Compression::kUncompressed;
@@ -187,14 +212,15 @@ TEST_F(ParquetDuckDbCheck, DuckDbReadsTheWritersFilesExactly) {
     const Schema& schema = batch.schema();
 
     json << (first_file ? "" : ",") << "{\"path\":" << JsonString(path)
-         << ",\"num_rows\":" << fc.rows
-         << ",\"compression\":\"" << (fc.options.compression == Compression::kZstd ? "ZSTD" : "UNCOMPRESSED") << "\""
+         << ",\"num_rows\":" << fc.rows << ",\"compression\":\""
+         << (fc.options.compression == Compression::kZstd ? "ZSTD" : "UNCOMPRESSED") << "\""
          << ",\"columns\":[";
     first_file = false;
     for (size_t c = 0; c < schema.fields.size(); ++c) {
       json << (c ? "," : "") << "{\"name\":" << JsonString(schema.fields[c].name)
            << ",\"duck_type\":\"" << DuckType(schema.fields[c].type) << "\""
-           << ",\"timestamp\":" << (schema.fields[c].type == ColumnType::kTimestampMillis ? "true" : "false")
+           << ",\"timestamp\":"
+           << (schema.fields[c].type == ColumnType::kTimestampMillis ? "true" : "false")
            << ",\"field_id\":" << schema.fields[c].field_id
            << ",\"null_count\":" << batch.column(c).null_count() << "}";
     }
@@ -203,7 +229,8 @@ TEST_F(ParquetDuckDbCheck, DuckDbReadsTheWritersFilesExactly) {
     for (size_t r = 0; r < fc.rows; r += (r < 40 ? 1 : 379)) {
       json << (first_row ? "" : ",") << "{\"index\":" << r << ",\"values\":[";
       first_row = false;
-      for (size_t c = 0; c < schema.fields.size(); ++c) json << (c ? "," : "") << JsonValue(batch.column(c), r);
+      for (size_t c = 0; c < schema.fields.size(); ++c)
+        json << (c ? "," : "") << JsonValue(batch.column(c), r);
       json << "]}";
     }
     json << "],\"row_groups\":[";
@@ -224,7 +251,8 @@ TEST_F(ParquetDuckDbCheck, DuckDbReadsTheWritersFilesExactly) {
     const int64_t lo = 1'775'800'800'000 + 1000 * 997, hi = lo + 2000 * 997;
     for (size_t r = 0; r < fc.rows; ++r) {
       if (batch.column(1).StringAt(r) == "purchase" && !batch.column(2).IsNull(r) &&
-          batch.column(2).StringAt(r) == "ios" && !batch.column(5).IsNull(r) && batch.column(5).Int32At(r) >= 1) {
+          batch.column(2).StringAt(r) == "ios" && !batch.column(5).IsNull(r) &&
+          batch.column(5).Int32At(r) >= 1) {
         ++purchases_on_ios;
       }
       const int64_t t = batch.column(3).Int64At(r);
@@ -237,11 +265,22 @@ TEST_F(ParquetDuckDbCheck, DuckDbReadsTheWritersFilesExactly) {
     char sum_text[32];
     std::snprintf(sum_text, sizeof sum_text, "%.3f", amount_sum);
     json << "],\"queries\":["
-         << "{\"sql\":" << JsonString("SELECT count(*)::VARCHAR FROM read_parquet($file) WHERE event_type = 'purchase' AND platform = 'ios' AND schema_version >= 1")
+         << "{\"sql\":"
+         << JsonString(
+                "SELECT count(*)::VARCHAR FROM read_parquet($file) WHERE event_type = 'purchase' "
+                "AND platform = 'ios' AND schema_version >= 1")
          << ",\"expected\":\"" << purchases_on_ios << "\"},"
-         << "{\"sql\":" << JsonString("SELECT count(*)::VARCHAR FROM read_parquet($file) WHERE event_time >= to_timestamp(" + std::to_string(lo / 1000) + ") AND event_time < to_timestamp(" + std::to_string(hi / 1000) + ")")
+         << "{\"sql\":"
+         << JsonString(
+                "SELECT count(*)::VARCHAR FROM read_parquet($file) WHERE event_time >= "
+                "to_timestamp(" +
+                std::to_string(lo / 1000) + ") AND event_time < to_timestamp(" +
+                std::to_string(hi / 1000) + ")")
          << ",\"expected\":\"" << window << "\"},"
-         << "{\"sql\":" << JsonString("SELECT count(amount)::VARCHAR || ' ' || printf('%.3f', sum(amount)) FROM read_parquet($file) WHERE is_test")
+         << "{\"sql\":"
+         << JsonString(
+                "SELECT count(amount)::VARCHAR || ' ' || printf('%.3f', sum(amount)) FROM "
+                "read_parquet($file) WHERE is_test")
          << ",\"expected\":\"" << test_with_amount << " " << sum_text << "\"}"
          << "]}";
   }
@@ -288,8 +327,10 @@ TEST_F(ParquetDuckDbCheck, DuckDbReadsTheWritersFilesExactly) {
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   if (!std::filesystem::exists(tidemark::lake::kNodeModules)) {
-    std::printf("SKIPPED: %s is missing; run scripts/install-test-tools.sh to install the DuckDB "
-                "reader this check needs\n", tidemark::lake::kNodeModules.c_str());
+    std::printf(
+        "SKIPPED: %s is missing; run scripts/install-test-tools.sh to install the DuckDB "
+        "reader this check needs\n",
+        tidemark::lake::kNodeModules.c_str());
     return 77;
   }
   return RUN_ALL_TESTS();

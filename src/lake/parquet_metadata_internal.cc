@@ -182,15 +182,25 @@ SchemaElement ParseSchemaElement(CompactReader& r) {
   CT type;
   while (r.NextField(&id, &type)) {
     switch (id) {
-      case 1: e.type = static_cast<Type>(r.ReadI32()); break;
-      case 3: e.repetition = static_cast<Repetition>(r.ReadI32()); break;
-      case 4: e.name = r.ReadBinary(); break;
-      case 5: e.num_children = r.ReadI32(); break;
+      case 1:
+        e.type = static_cast<Type>(r.ReadI32());
+        break;
+      case 3:
+        e.repetition = static_cast<Repetition>(r.ReadI32());
+        break;
+      case 4:
+        e.name = r.ReadBinary();
+        break;
+      case 5:
+        e.num_children = r.ReadI32();
+        break;
       case 6:
         e.converted_type_raw = r.ReadI32();
         e.converted_type = static_cast<ConvertedType>(*e.converted_type_raw);
         break;
-      case 9: e.field_id = r.ReadI32(); break;
+      case 9:
+        e.field_id = r.ReadI32();
+        break;
       case 10:
         if (type == CT::kStruct) {
           e.logical_type = ParseLogicalType(r);
@@ -198,7 +208,8 @@ SchemaElement ParseSchemaElement(CompactReader& r) {
           r.Skip(type);
         }
         break;
-      default: r.Skip(type);
+      default:
+        r.Skip(type);
     }
   }
   r.EndStruct();
@@ -212,14 +223,29 @@ Statistics ParseStatistics(CompactReader& r) {
   CT type;
   while (r.NextField(&id, &type)) {
     switch (id) {
-      case 1: s.legacy_max = r.ReadBinary(); break;
-      case 2: s.legacy_min = r.ReadBinary(); break;
-      case 3: s.null_count = r.ReadI64(); break;
-      case 5: s.max_value = r.ReadBinary(); break;
-      case 6: s.min_value = r.ReadBinary(); break;
-      case 7: s.is_max_value_exact = CompactReader::BoolFromFieldType(type); break;
-      case 8: s.is_min_value_exact = CompactReader::BoolFromFieldType(type); break;
-      default: r.Skip(type);
+      case 1:
+        s.legacy_max = r.ReadBinary();
+        break;
+      case 2:
+        s.legacy_min = r.ReadBinary();
+        break;
+      case 3:
+        s.null_count = r.ReadI64();
+        break;
+      case 5:
+        s.max_value = r.ReadBinary();
+        break;
+      case 6:
+        s.min_value = r.ReadBinary();
+        break;
+      case 7:
+        s.is_max_value_exact = CompactReader::BoolFromFieldType(type);
+        break;
+      case 8:
+        s.is_min_value_exact = CompactReader::BoolFromFieldType(type);
+        break;
+      default:
+        r.Skip(type);
     }
   }
   r.EndStruct();
@@ -233,7 +259,9 @@ ColumnMetaData ParseColumnMetaData(CompactReader& r) {
   CT type;
   while (r.NextField(&id, &type)) {
     switch (id) {
-      case 1: m.type = static_cast<Type>(r.ReadI32()); break;
+      case 1:
+        m.type = static_cast<Type>(r.ReadI32());
+        break;
       case 2: {
         CT et;
         const uint32_t n = r.ReadListHeader(&et);
@@ -248,12 +276,24 @@ ColumnMetaData ParseColumnMetaData(CompactReader& r) {
         for (uint32_t i = 0; i < n && r.ok(); ++i) m.path_in_schema.push_back(r.ReadBinary());
         break;
       }
-      case 4: m.codec = static_cast<Codec>(r.ReadI32()); break;
-      case 5: m.num_values = r.ReadI64(); break;
-      case 6: m.total_uncompressed_size = r.ReadI64(); break;
-      case 7: m.total_compressed_size = r.ReadI64(); break;
-      case 9: m.data_page_offset = r.ReadI64(); break;
-      case 11: m.dictionary_page_offset = r.ReadI64(); break;
+      case 4:
+        m.codec = static_cast<Codec>(r.ReadI32());
+        break;
+      case 5:
+        m.num_values = r.ReadI64();
+        break;
+      case 6:
+        m.total_uncompressed_size = r.ReadI64();
+        break;
+      case 7:
+        m.total_compressed_size = r.ReadI64();
+        break;
+      case 9:
+        m.data_page_offset = r.ReadI64();
+        break;
+      case 11:
+        m.dictionary_page_offset = r.ReadI64();
+        break;
       case 12:
         if (type == CT::kStruct) {
           m.statistics = ParseStatistics(r);
@@ -261,7 +301,8 @@ ColumnMetaData ParseColumnMetaData(CompactReader& r) {
           r.Skip(type);
         }
         break;
-      default: r.Skip(type);
+      default:
+        r.Skip(type);
     }
   }
   r.EndStruct();
@@ -300,12 +341,23 @@ RowGroup ParseRowGroup(CompactReader& r) {
         for (uint32_t i = 0; i < n && r.ok(); ++i) rg.columns.push_back(ParseColumnChunk(r));
         break;
       }
-      case 2: rg.total_byte_size = r.ReadI64(); break;
-      case 3: rg.num_rows = r.ReadI64(); break;
-      case 5: rg.file_offset = r.ReadI64(); break;
-      case 6: rg.total_compressed_size = r.ReadI64(); break;
-      case 7: rg.ordinal = static_cast<int16_t>(r.ReadI32()); break;
-      default: r.Skip(type);
+      case 2:
+        rg.total_byte_size = r.ReadI64();
+        break;
+      case 3:
+        rg.num_rows = r.ReadI64();
+        break;
+      case 5:
+        rg.file_offset = r.ReadI64();
+        break;
+      case 6:
+        rg.total_compressed_size = r.ReadI64();
+        break;
+      case 7:
+        rg.ordinal = static_cast<int16_t>(r.ReadI32());
+        break;
+      default:
+        r.Skip(type);
     }
   }
   r.EndStruct();
@@ -336,7 +388,7 @@ void SerializeFileMetaData(const FileMetaData& meta, std::string* out) {
   if (meta.type_defined_column_orders > 0) {
     w.FieldList(7, CT::kStruct, static_cast<uint32_t>(meta.type_defined_column_orders));
     for (int32_t i = 0; i < meta.type_defined_column_orders; ++i) {
-      w.BeginStruct();  // ColumnOrder union
+      w.BeginStruct();   // ColumnOrder union
       w.FieldStruct(1);  // TYPE_ORDER: TypeDefinedOrder {}
       w.BeginStruct();
       w.EndStruct();
@@ -380,14 +432,18 @@ Result<FileMetaData> ParseFileMetaData(const uint8_t* data, size_t size) {
   CT type;
   while (r.NextField(&id, &type)) {
     switch (id) {
-      case 1: meta.version = r.ReadI32(); break;
+      case 1:
+        meta.version = r.ReadI32();
+        break;
       case 2: {
         CT et;
         const uint32_t n = r.ReadListHeader(&et);
         for (uint32_t i = 0; i < n && r.ok(); ++i) meta.schema.push_back(ParseSchemaElement(r));
         break;
       }
-      case 3: meta.num_rows = r.ReadI64(); break;
+      case 3:
+        meta.num_rows = r.ReadI64();
+        break;
       case 4: {
         CT et;
         const uint32_t n = r.ReadListHeader(&et);
@@ -416,7 +472,9 @@ Result<FileMetaData> ParseFileMetaData(const uint8_t* data, size_t size) {
         }
         break;
       }
-      case 6: meta.created_by = r.ReadBinary(); break;
+      case 6:
+        meta.created_by = r.ReadBinary();
+        break;
       case 7: {
         CT et;
         const uint32_t n = r.ReadListHeader(&et);
@@ -424,7 +482,8 @@ Result<FileMetaData> ParseFileMetaData(const uint8_t* data, size_t size) {
         meta.type_defined_column_orders = static_cast<int32_t>(n);
         break;
       }
-      default: r.Skip(type);
+      default:
+        r.Skip(type);
     }
   }
   r.EndStruct();
@@ -440,9 +499,15 @@ Result<PageHeader> ParsePageHeader(const uint8_t* data, size_t size, size_t* hea
   CT type;
   while (r.NextField(&id, &type)) {
     switch (id) {
-      case 1: h.type = static_cast<PageType>(r.ReadI32()); break;
-      case 2: h.uncompressed_page_size = r.ReadI32(); break;
-      case 3: h.compressed_page_size = r.ReadI32(); break;
+      case 1:
+        h.type = static_cast<PageType>(r.ReadI32());
+        break;
+      case 2:
+        h.uncompressed_page_size = r.ReadI32();
+        break;
+      case 3:
+        h.compressed_page_size = r.ReadI32();
+        break;
       case 5: {
         DataPageHeader d;
         r.BeginStruct();
@@ -450,11 +515,20 @@ Result<PageHeader> ParsePageHeader(const uint8_t* data, size_t size, size_t* hea
         CT dtype;
         while (r.NextField(&did, &dtype)) {
           switch (did) {
-            case 1: d.num_values = r.ReadI32(); break;
-            case 2: d.encoding = static_cast<Encoding>(r.ReadI32()); break;
-            case 3: d.definition_level_encoding = static_cast<Encoding>(r.ReadI32()); break;
-            case 4: d.repetition_level_encoding = static_cast<Encoding>(r.ReadI32()); break;
-            default: r.Skip(dtype);
+            case 1:
+              d.num_values = r.ReadI32();
+              break;
+            case 2:
+              d.encoding = static_cast<Encoding>(r.ReadI32());
+              break;
+            case 3:
+              d.definition_level_encoding = static_cast<Encoding>(r.ReadI32());
+              break;
+            case 4:
+              d.repetition_level_encoding = static_cast<Encoding>(r.ReadI32());
+              break;
+            default:
+              r.Skip(dtype);
           }
         }
         r.EndStruct();
@@ -468,9 +542,14 @@ Result<PageHeader> ParsePageHeader(const uint8_t* data, size_t size, size_t* hea
         CT dtype;
         while (r.NextField(&did, &dtype)) {
           switch (did) {
-            case 1: d.num_values = r.ReadI32(); break;
-            case 2: d.encoding = static_cast<Encoding>(r.ReadI32()); break;
-            default: r.Skip(dtype);
+            case 1:
+              d.num_values = r.ReadI32();
+              break;
+            case 2:
+              d.encoding = static_cast<Encoding>(r.ReadI32());
+              break;
+            default:
+              r.Skip(dtype);
           }
         }
         r.EndStruct();
@@ -484,21 +563,37 @@ Result<PageHeader> ParsePageHeader(const uint8_t* data, size_t size, size_t* hea
         CT dtype;
         while (r.NextField(&did, &dtype)) {
           switch (did) {
-            case 1: d.num_values = r.ReadI32(); break;
-            case 2: d.num_nulls = r.ReadI32(); break;
-            case 3: d.num_rows = r.ReadI32(); break;
-            case 4: d.encoding = static_cast<Encoding>(r.ReadI32()); break;
-            case 5: d.definition_levels_byte_length = r.ReadI32(); break;
-            case 6: d.repetition_levels_byte_length = r.ReadI32(); break;
-            case 7: d.is_compressed = CompactReader::BoolFromFieldType(dtype); break;
-            default: r.Skip(dtype);
+            case 1:
+              d.num_values = r.ReadI32();
+              break;
+            case 2:
+              d.num_nulls = r.ReadI32();
+              break;
+            case 3:
+              d.num_rows = r.ReadI32();
+              break;
+            case 4:
+              d.encoding = static_cast<Encoding>(r.ReadI32());
+              break;
+            case 5:
+              d.definition_levels_byte_length = r.ReadI32();
+              break;
+            case 6:
+              d.repetition_levels_byte_length = r.ReadI32();
+              break;
+            case 7:
+              d.is_compressed = CompactReader::BoolFromFieldType(dtype);
+              break;
+            default:
+              r.Skip(dtype);
           }
         }
         r.EndStruct();
         h.data_page_header_v2 = d;
         break;
       }
-      default: r.Skip(type);
+      default:
+        r.Skip(type);
     }
   }
   r.EndStruct();

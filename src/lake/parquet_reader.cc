@@ -23,10 +23,12 @@ Result<ColumnType> MapColumnType(const pq::SchemaElement& e) {
   const auto& lt = e.logical_type;
   const std::string what = "column " + e.name + ": ";
   switch (*e.type) {
-    case pq::Type::kBoolean: return ColumnType::kBoolean;
+    case pq::Type::kBoolean:
+      return ColumnType::kBoolean;
     case pq::Type::kInt32:
       if (lt.kind == LK::kInteger && lt.int_signed) return ColumnType::kInt32;
-      if (lt.kind == LK::kNone && (!e.converted_type_raw || e.converted_type == pq::ConvertedType::kInt32)) {
+      if (lt.kind == LK::kNone &&
+          (!e.converted_type_raw || e.converted_type == pq::ConvertedType::kInt32)) {
         return ColumnType::kInt32;
       }
       return Status::InvalidArgument(what + "INT32 with an unsupported annotation");
@@ -40,11 +42,14 @@ Result<ColumnType> MapColumnType(const pq::SchemaElement& e) {
             e.converted_type == pq::ConvertedType::kTimestampMicros) {
           return ColumnType::kTimestampMillis;
         }
-        if (!e.converted_type_raw || e.converted_type == pq::ConvertedType::kInt64) return ColumnType::kInt64;
+        if (!e.converted_type_raw || e.converted_type == pq::ConvertedType::kInt64)
+          return ColumnType::kInt64;
       }
       return Status::InvalidArgument(what + "INT64 with an unsupported annotation");
-    case pq::Type::kDouble: return ColumnType::kDouble;
-    case pq::Type::kByteArray: return ColumnType::kString;
+    case pq::Type::kDouble:
+      return ColumnType::kDouble;
+    case pq::Type::kByteArray:
+      return ColumnType::kString;
     default:
       return Status::InvalidArgument(what + "physical type " +
                                      std::to_string(static_cast<int>(*e.type)) + " unsupported");
@@ -55,9 +60,12 @@ Result<ColumnType> MapColumnType(const pq::SchemaElement& e) {
 int64_t TimestampDivisor(const pq::SchemaElement& e) {
   if (e.logical_type.kind == pq::LogicalType::Kind::kTimestamp) {
     switch (e.logical_type.unit) {
-      case pq::LogicalType::TimeUnit::kMillis: return 1;
-      case pq::LogicalType::TimeUnit::kMicros: return 1000;
-      case pq::LogicalType::TimeUnit::kNanos: return 1'000'000;
+      case pq::LogicalType::TimeUnit::kMillis:
+        return 1;
+      case pq::LogicalType::TimeUnit::kMicros:
+        return 1000;
+      case pq::LogicalType::TimeUnit::kNanos:
+        return 1'000'000;
     }
   }
   return e.converted_type == pq::ConvertedType::kTimestampMicros ? 1000 : 1;
@@ -70,12 +78,17 @@ int64_t FloorDiv(int64_t v, int64_t d) {
 
 pq::Type PhysicalType(ColumnType t) {
   switch (t) {
-    case ColumnType::kBoolean: return pq::Type::kBoolean;
-    case ColumnType::kInt32: return pq::Type::kInt32;
+    case ColumnType::kBoolean:
+      return pq::Type::kBoolean;
+    case ColumnType::kInt32:
+      return pq::Type::kInt32;
     case ColumnType::kInt64:
-    case ColumnType::kTimestampMillis: return pq::Type::kInt64;
-    case ColumnType::kDouble: return pq::Type::kDouble;
-    case ColumnType::kString: return pq::Type::kByteArray;
+    case ColumnType::kTimestampMillis:
+      return pq::Type::kInt64;
+    case ColumnType::kDouble:
+      return pq::Type::kDouble;
+    case ColumnType::kString:
+      return pq::Type::kByteArray;
   }
   return pq::Type::kInt64;
 }
@@ -83,12 +96,17 @@ pq::Type PhysicalType(ColumnType t) {
 // Index of the StatValue alternative a column's statistics use.
 size_t StatAlternative(ColumnType t) {
   switch (t) {
-    case ColumnType::kBoolean: return 1;
-    case ColumnType::kInt32: return 2;
+    case ColumnType::kBoolean:
+      return 1;
+    case ColumnType::kInt32:
+      return 2;
     case ColumnType::kInt64:
-    case ColumnType::kTimestampMillis: return 3;
-    case ColumnType::kDouble: return 4;
-    case ColumnType::kString: return 5;
+    case ColumnType::kTimestampMillis:
+      return 3;
+    case ColumnType::kDouble:
+      return 4;
+    case ColumnType::kString:
+      return 5;
   }
   return 0;
 }
@@ -246,13 +264,19 @@ class ColumnDecoder {
         }
         break;
       }
-      case ColumnType::kBoolean: GatherFixed(c.u8_, dict.u8_, indices, def, rows, present); break;
-      case ColumnType::kInt32: GatherFixed(c.i32_, dict.i32_, indices, def, rows, present); break;
+      case ColumnType::kBoolean:
+        GatherFixed(c.u8_, dict.u8_, indices, def, rows, present);
+        break;
+      case ColumnType::kInt32:
+        GatherFixed(c.i32_, dict.i32_, indices, def, rows, present);
+        break;
       case ColumnType::kInt64:
       case ColumnType::kTimestampMillis:
         GatherFixed(c.i64_, dict.i64_, indices, def, rows, present);
         break;
-      case ColumnType::kDouble: GatherFixed(c.f64_, dict.f64_, indices, def, rows, present); break;
+      case ColumnType::kDouble:
+        GatherFixed(c.f64_, dict.f64_, indices, def, rows, present);
+        break;
     }
     AppendValidity(c, def, rows, present);
     return Status::Ok();
@@ -461,7 +485,8 @@ class ParquetReader::Impl {
         const std::string cwhere = where + "column " + f.name + ": ";
         if (!cc.has_meta_data) return Corrupt(cwhere + "no column metadata");
         const pq::ColumnMetaData& m = cc.meta_data;
-        if (m.type != PhysicalType(f.type)) return Corrupt(cwhere + "physical type differs from schema");
+        if (m.type != PhysicalType(f.type))
+          return Corrupt(cwhere + "physical type differs from schema");
         if (m.codec != pq::Codec::kUncompressed && m.codec != pq::Codec::kZstd) {
           return Status::InvalidArgument(path_ + ": " + cwhere + "compression codec " +
                                          std::to_string(static_cast<int>(m.codec)) +
@@ -538,11 +563,12 @@ class ParquetReader::Impl {
     if (buffer_.size() < uncompressed) buffer_.resize(uncompressed);
     const size_t n = ZSTD_decompressDCtx(dctx_, buffer_.data(), uncompressed, body, compressed);
     if (ZSTD_isError(n)) {
-      return Status::Corruption(std::string("ZSTD page does not decompress: ") + ZSTD_getErrorName(n));
+      return Status::Corruption(std::string("ZSTD page does not decompress: ") +
+                                ZSTD_getErrorName(n));
     }
     if (n != uncompressed) {
-      return Status::Corruption("ZSTD page decompressed to " + std::to_string(n) + " bytes, header says " +
-                                std::to_string(uncompressed));
+      return Status::Corruption("ZSTD page decompressed to " + std::to_string(n) +
+                                " bytes, header says " + std::to_string(uncompressed));
     }
     return std::pair{static_cast<const uint8_t*>(buffer_.data()), n};
   }
@@ -567,7 +593,8 @@ class ParquetReader::Impl {
       }
     }
     if (encoding == pq::Encoding::kRleDictionary || encoding == pq::Encoding::kPlainDictionary) {
-      if (dict == nullptr) return Status::Corruption("dictionary-encoded page without a dictionary page");
+      if (dict == nullptr)
+        return Status::Corruption("dictionary-encoded page without a dictionary page");
       if (present > 0 && size < 1) return Status::Corruption("dictionary page lacks its bit width");
       indices_.resize(present);
       if (present > 0) {
@@ -616,7 +643,8 @@ class ParquetReader::Impl {
       const size_t compressed = static_cast<size_t>(h.compressed_page_size);
       p += compressed;
       if (h.type == pq::PageType::kDictionaryPage) {
-        if (!h.dictionary_page_header) return Status::Corruption("dictionary page without its header");
+        if (!h.dictionary_page_header)
+          return Status::Corruption("dictionary page without its header");
         ASSIGN_OR_RETURN(auto page, PageBody(m.codec, body, compressed,
                                              static_cast<size_t>(h.uncompressed_page_size)));
         const size_t n = static_cast<size_t>(std::max(0, h.dictionary_page_header->num_values));
@@ -654,7 +682,8 @@ class ParquetReader::Impl {
           if (values_size < 4) return Status::Corruption("data page too short for its levels");
           uint32_t len;
           std::memcpy(&len, values_data, 4);
-          if (len > values_size - 4) return Status::Corruption("definition levels run past the page");
+          if (len > values_size - 4)
+            return Status::Corruption("definition levels run past the page");
           levels_data = values_data + 4;
           levels_size = len;
           values_data += 4 + len;
@@ -745,10 +774,12 @@ const RowGroupInfo& ParquetReader::row_group(int index) const {
 const std::vector<std::pair<std::string, std::string>>& ParquetReader::key_value_metadata() const {
   return impl_->kv();
 }
-Result<std::vector<int>> ParquetReader::SelectRowGroups(const std::vector<ColumnRange>& ranges) const {
+Result<std::vector<int>> ParquetReader::SelectRowGroups(
+    const std::vector<ColumnRange>& ranges) const {
   return impl_->SelectRowGroups(ranges);
 }
-Status ParquetReader::ReadRowGroupInto(int index, const std::vector<int>& columns, ColumnBatch* out) {
+Status ParquetReader::ReadRowGroupInto(int index, const std::vector<int>& columns,
+                                       ColumnBatch* out) {
   return impl_->ReadRowGroupInto(index, columns, out);
 }
 Result<ColumnBatch> ParquetReader::ReadRowGroup(int index, const std::vector<int>& columns) {

@@ -70,8 +70,12 @@ void ExpectColumnsEqual(const Column& want, const Column& got, const std::string
     ASSERT_EQ(want.IsNull(i), got.IsNull(i)) << name << " row " << i;
     if (want.IsNull(i)) continue;
     switch (want.type()) {
-      case ColumnType::kBoolean: ASSERT_EQ(want.BoolAt(i), got.BoolAt(i)) << name << " row " << i; break;
-      case ColumnType::kInt32: ASSERT_EQ(want.Int32At(i), got.Int32At(i)) << name << " row " << i; break;
+      case ColumnType::kBoolean:
+        ASSERT_EQ(want.BoolAt(i), got.BoolAt(i)) << name << " row " << i;
+        break;
+      case ColumnType::kInt32:
+        ASSERT_EQ(want.Int32At(i), got.Int32At(i)) << name << " row " << i;
+        break;
       case ColumnType::kInt64:
       case ColumnType::kTimestampMillis:
         ASSERT_EQ(want.Int64At(i), got.Int64At(i)) << name << " row " << i;
@@ -84,7 +88,9 @@ void ExpectColumnsEqual(const Column& want, const Column& got, const std::string
           ASSERT_EQ(want.DoubleAt(i), got.DoubleAt(i)) << name << " row " << i;
         }
         break;
-      case ColumnType::kString: ASSERT_EQ(want.StringAt(i), got.StringAt(i)) << name << " row " << i; break;
+      case ColumnType::kString:
+        ASSERT_EQ(want.StringAt(i), got.StringAt(i)) << name << " row " << i;
+        break;
     }
   }
 }
@@ -119,17 +125,32 @@ Schema EveryTypeSchema() {
 ColumnBatch EveryTypeBatch(size_t rows) {
   ColumnBatch b(EveryTypeSchema());
   for (size_t i = 0; i < rows; ++i) {
-    if (i % 7 == 3) b.column(0).AppendNull(); else b.column(0).AppendBool(i % 3 == 0);
-    if (i % 5 == 1) b.column(1).AppendNull();
-    else b.column(1).AppendInt32(i == 0 ? std::numeric_limits<int32_t>::min() : static_cast<int32_t>(i * 31) - 500);
-    if (i % 11 == 2) b.column(2).AppendNull();
-    else b.column(2).AppendInt64(i == 4 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(i) * -1'000'000'007);
-    if (i % 13 == 5) b.column(3).AppendNull();
-    else b.column(3).AppendDouble(i == 6 ? -0.0 : static_cast<double>(i) / 8.0 - 3.25);
-    if (i % 4 == 2) b.column(4).AppendNull();
-    else b.column(4).AppendString(i % 9 == 0 ? std::string() : "naïve-" + std::to_string(i % 17));
-    if (i % 6 == 5) b.column(5).AppendNull();
-    else b.column(5).AppendInt64(1'775'800'800'000 + static_cast<int64_t>(i) * 1000);
+    if (i % 7 == 3)
+      b.column(0).AppendNull();
+    else
+      b.column(0).AppendBool(i % 3 == 0);
+    if (i % 5 == 1)
+      b.column(1).AppendNull();
+    else
+      b.column(1).AppendInt32(i == 0 ? std::numeric_limits<int32_t>::min()
+                                     : static_cast<int32_t>(i * 31) - 500);
+    if (i % 11 == 2)
+      b.column(2).AppendNull();
+    else
+      b.column(2).AppendInt64(i == 4 ? std::numeric_limits<int64_t>::max()
+                                     : static_cast<int64_t>(i) * -1'000'000'007);
+    if (i % 13 == 5)
+      b.column(3).AppendNull();
+    else
+      b.column(3).AppendDouble(i == 6 ? -0.0 : static_cast<double>(i) / 8.0 - 3.25);
+    if (i % 4 == 2)
+      b.column(4).AppendNull();
+    else
+      b.column(4).AppendString(i % 9 == 0 ? std::string() : "naïve-" + std::to_string(i % 17));
+    if (i % 6 == 5)
+      b.column(5).AppendNull();
+    else
+      b.column(5).AppendInt64(1'775'800'800'000 + static_cast<int64_t>(i) * 1000);
     b.column(6).AppendInt64(static_cast<int64_t>(i));
     b.column(7).AppendString("label-" + std::to_string(i));
   }
@@ -179,7 +200,10 @@ TEST_F(ParquetTest, RepeatedStringsAreDictionaryEncoded) {
   ColumnBatch batch(schema);
   const char* platforms[] = {"web", "ios", "android", "server"};
   for (int i = 0; i < 200'000; ++i) {
-    if (i % 100 == 0) batch.column(0).AppendNull(); else batch.column(0).AppendString(platforms[(i * 7) % 4]);
+    if (i % 100 == 0)
+      batch.column(0).AppendNull();
+    else
+      batch.column(0).AppendString(platforms[(i * 7) % 4]);
   }
   ParquetWriterOptions options;
   options.compression = Compression::kUncompressed;
@@ -267,12 +291,15 @@ TEST_F(ParquetTest, RowGroupsCloseAtTheRowBoundAcrossAppends) {
   // Uneven appends: 300-row slices and then one big batch that spans several groups.
   for (size_t begin = 0; begin < 900; begin += 300) {
     ColumnBatch part(EveryTypeSchema());
-    for (size_t c = 0; c < part.num_columns(); ++c) part.column(c).AppendRange(batch.column(c), begin, begin + 300);
+    for (size_t c = 0; c < part.num_columns(); ++c)
+      part.column(c).AppendRange(batch.column(c), begin, begin + 300);
     ASSERT_TRUE((*writer)->Append(part).ok());
-    for (size_t c = 0; c < part.num_columns(); ++c) expected.column(c).AppendRange(part.column(c), 0, 300);
+    for (size_t c = 0; c < part.num_columns(); ++c)
+      expected.column(c).AppendRange(part.column(c), 0, 300);
   }
   ASSERT_TRUE((*writer)->Append(batch).ok());
-  for (size_t c = 0; c < batch.num_columns(); ++c) expected.column(c).AppendRange(batch.column(c), 0, 2600);
+  for (size_t c = 0; c < batch.num_columns(); ++c)
+    expected.column(c).AppendRange(batch.column(c), 0, 2600);
   auto summary = (*writer)->Close();
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   EXPECT_EQ(summary->num_rows, 3500);
@@ -287,7 +314,8 @@ TEST_F(ParquetTest, RowGroupsCloseAtTheRowBoundAcrossAppends) {
 TEST_F(ParquetTest, RowGroupsCloseAtTheByteBound) {
   Schema schema{{{"payload", ColumnType::kString, false}}};
   ColumnBatch batch(schema);
-  for (int i = 0; i < 1000; ++i) batch.column(0).AppendString(std::string(996, static_cast<char>('a' + i % 26)));
+  for (int i = 0; i < 1000; ++i)
+    batch.column(0).AppendString(std::string(996, static_cast<char>('a' + i % 26)));
   ParquetWriterOptions options;
   options.row_group_max_bytes = 100'000;  // 100 rows of 1000 plain bytes
   const ParquetFileSummary summary = Write(Path("bytes.parquet"), batch, options);
@@ -482,7 +510,8 @@ TEST_F(ParquetTest, CorruptedPageIsCorruptionNamingFileRowGroupAndColumn) {
   ASSERT_NE(reader, nullptr);
   auto batch = reader->ReadRowGroup(0, {0});
   EXPECT_EQ(batch.status().code(), StatusCode::kCorruption);
-  EXPECT_EQ(batch.status().message().rfind(path + ": row group 0, column flag: page at byte 4", 0), 0u)
+  EXPECT_EQ(batch.status().message().rfind(path + ": row group 0, column flag: page at byte 4", 0),
+            0u)
       << batch.status().message();
 }
 
@@ -508,7 +537,8 @@ TEST_F(ParquetTest, RandomDamageGivesErrorsNeverCrashes) {
       damaged.resize(rng() % damaged.size());
     } else {
       const int flips = 1 + static_cast<int>(rng() % 4);
-      for (int k = 0; k < flips; ++k) damaged[rng() % damaged.size()] ^= static_cast<char>(1 + rng() % 255);
+      for (int k = 0; k < flips; ++k)
+        damaged[rng() % damaged.size()] ^= static_cast<char>(1 + rng() % 255);
     }
     std::ofstream(path, std::ios::binary | std::ios::trunc) << damaged;
     auto reader = ParquetReader::Open(path);

@@ -29,7 +29,9 @@ pq::SchemaElement LeafElement(const Field& f) {
   e.repetition = f.nullable ? pq::Repetition::kOptional : pq::Repetition::kRequired;
   if (f.field_id >= 0) e.field_id = f.field_id;
   switch (f.type) {
-    case ColumnType::kBoolean: e.type = pq::Type::kBoolean; break;
+    case ColumnType::kBoolean:
+      e.type = pq::Type::kBoolean;
+      break;
     case ColumnType::kInt32:
       e.type = pq::Type::kInt32;
       e.converted_type = pq::ConvertedType::kInt32;
@@ -42,7 +44,9 @@ pq::SchemaElement LeafElement(const Field& f) {
       e.logical_type.kind = pq::LogicalType::Kind::kInteger;
       e.logical_type.int_bit_width = 64;
       break;
-    case ColumnType::kDouble: e.type = pq::Type::kDouble; break;
+    case ColumnType::kDouble:
+      e.type = pq::Type::kDouble;
+      break;
     case ColumnType::kString:
       e.type = pq::Type::kByteArray;
       e.converted_type = pq::ConvertedType::kUtf8;
@@ -62,12 +66,16 @@ pq::SchemaElement LeafElement(const Field& f) {
 // Plain-encoded size of one value, the unit of row group and page bounds.
 size_t FixedWidth(ColumnType type) {
   switch (type) {
-    case ColumnType::kBoolean: return 1;
-    case ColumnType::kInt32: return 4;
+    case ColumnType::kBoolean:
+      return 1;
+    case ColumnType::kInt32:
+      return 4;
     case ColumnType::kInt64:
     case ColumnType::kTimestampMillis:
-    case ColumnType::kDouble: return 8;
-    case ColumnType::kString: return 4;  // plus the bytes
+    case ColumnType::kDouble:
+      return 8;
+    case ColumnType::kString:
+      return 4;  // plus the bytes
   }
   return 8;
 }
@@ -78,8 +86,6 @@ void AppendRaw(T v, std::string* out) {
   std::memcpy(b, &v, sizeof(T));
   out->append(b, sizeof(T));
 }
-
-
 
 // Compresses page bodies and frames them with their Thrift page header. Shared by the column
 // writers of one file; owns the ZSTD context and scratch buffers.
@@ -113,8 +119,8 @@ class PageEmitter {
     if (compression_ == Compression::kZstd) {
       const size_t bound = ZSTD_compressBound(body.size());
       if (compressed_.size() < bound) compressed_.resize(bound);
-      const size_t n = ZSTD_compressCCtx(cctx_, compressed_.data(), compressed_.size(),
-                                         body.data(), body.size(), level_);
+      const size_t n = ZSTD_compressCCtx(cctx_, compressed_.data(), compressed_.size(), body.data(),
+                                         body.size(), level_);
       if (ZSTD_isError(n)) {
         return Status::Internal(path_ + ": ZSTD compression failed: " + ZSTD_getErrorName(n));
       }
@@ -165,7 +171,8 @@ class ColumnChunkWriter {
         n = AppendStrings(col, valid, row, end, page_max);
       } else {
         const size_t width = FixedWidth(col.type());
-        const size_t room = page_plain_bytes_ >= page_max ? 1 : (page_max - page_plain_bytes_ + width - 1) / width;
+        const size_t room =
+            page_plain_bytes_ >= page_max ? 1 : (page_max - page_plain_bytes_ + width - 1) / width;
         n = std::min(end - row, room);
         AppendFixed(col, valid, row, row + n);
         page_plain_bytes_ += n * width;
@@ -277,7 +284,6 @@ class ColumnChunkWriter {
   }
 
  private:
-
   void ResetPage() {
     page_values_.clear();
     page_indices_.clear();
@@ -311,9 +317,11 @@ class ColumnChunkWriter {
   }
 
   template <typename T>
-  void AppendFixedValues(const std::vector<T>& values, const uint8_t* valid, size_t begin, size_t end) {
+  void AppendFixedValues(const std::vector<T>& values, const uint8_t* valid, size_t begin,
+                         size_t end) {
     if (valid == nullptr) {
-      page_values_.append(reinterpret_cast<const char*>(values.data() + begin), (end - begin) * sizeof(T));
+      page_values_.append(reinterpret_cast<const char*>(values.data() + begin),
+                          (end - begin) * sizeof(T));
       if constexpr (std::is_floating_point_v<T>) {
         for (size_t i = begin; i < end; ++i) UpdateDouble(values[i]);
       } else if (end > begin) {
@@ -360,16 +368,24 @@ class ColumnChunkWriter {
           UpdateMinMax(col.bools()[i]);
         }
         break;
-      case ColumnType::kInt32: AppendFixedValues(col.int32s(), valid, begin, end); break;
+      case ColumnType::kInt32:
+        AppendFixedValues(col.int32s(), valid, begin, end);
+        break;
       case ColumnType::kInt64:
-      case ColumnType::kTimestampMillis: AppendFixedValues(col.int64s(), valid, begin, end); break;
-      case ColumnType::kDouble: AppendFixedValues(col.doubles(), valid, begin, end); break;
-      case ColumnType::kString: break;
+      case ColumnType::kTimestampMillis:
+        AppendFixedValues(col.int64s(), valid, begin, end);
+        break;
+      case ColumnType::kDouble:
+        AppendFixedValues(col.doubles(), valid, begin, end);
+        break;
+      case ColumnType::kString:
+        break;
     }
   }
 
   // Appends strings from `row` until the page is full or `end`; returns how many rows.
-  size_t AppendStrings(const Column& col, const uint8_t* valid, size_t row, size_t end, size_t page_max) {
+  size_t AppendStrings(const Column& col, const uint8_t* valid, size_t row, size_t end,
+                       size_t page_max) {
     const auto& offsets = col.string_offsets();
     const char* bytes = col.string_bytes().data();
     size_t i = row;
@@ -436,9 +452,11 @@ class ColumnChunkWriter {
     }
     int bit_width = 0;
     if (dictionary_page) {
-      bit_width = std::max(1, BitWidth(static_cast<uint32_t>(dictionary_.size() == 0 ? 0 : dictionary_.size() - 1)));
+      bit_width = std::max(
+          1, BitWidth(static_cast<uint32_t>(dictionary_.size() == 0 ? 0 : dictionary_.size() - 1)));
       // On the chunk's first page, keep the dictionary only if it beats PLAIN.
-      const size_t encoded = static_cast<size_t>(dictionary_.plain_bytes()) + present * bit_width / 8;
+      const size_t encoded =
+          static_cast<size_t>(dictionary_.plain_bytes()) + present * bit_width / 8;
       if (dictionary_pages_ == 0 && encoded >= page_plain_bytes_) {
         use_dictionary_ = false;
         ConvertPageToPlain();
@@ -453,16 +471,17 @@ class ColumnChunkWriter {
       EncodeRleBitPacked(page_indices_.data(), page_indices_.size(), bit_width, &page_);
       ++dictionary_pages_;
     } else if (field_.type == ColumnType::kBoolean) {
-      EncodePlainBooleans(reinterpret_cast<const uint8_t*>(page_values_.data()), page_values_.size(), &page_);
+      EncodePlainBooleans(reinterpret_cast<const uint8_t*>(page_values_.data()),
+                          page_values_.size(), &page_);
     } else {
       page_.append(page_values_);
     }
     pq::PageHeader h;
     h.type = pq::PageType::kDataPage;
-    h.data_page_header = pq::DataPageHeader{
-        static_cast<int32_t>(page_rows_),
-        dictionary_page ? pq::Encoding::kRleDictionary : pq::Encoding::kPlain, pq::Encoding::kRle,
-        pq::Encoding::kRle};
+    h.data_page_header =
+        pq::DataPageHeader{static_cast<int32_t>(page_rows_),
+                           dictionary_page ? pq::Encoding::kRleDictionary : pq::Encoding::kPlain,
+                           pq::Encoding::kRle, pq::Encoding::kRle};
     RETURN_IF_ERROR(emitter_->Emit(h, page_, &pages_, &meta_));
     ResetPage();
     return Status::Ok();
@@ -551,7 +570,8 @@ class ParquetWriter::Impl {
     }
     if (options_.row_group_max_rows < 1 || options_.row_group_max_rows > INT32_MAX ||
         options_.row_group_max_bytes < 1 || options_.page_max_bytes < 1) {
-      return Status::InvalidArgument(path_ + ": row group and page bounds must be positive "
+      return Status::InvalidArgument(path_ +
+                                     ": row group and page bounds must be positive "
                                      "(and row groups at most 2^31-1 rows)");
     }
     RETURN_IF_ERROR(emitter_.Init());
@@ -588,7 +608,8 @@ class ParquetWriter::Impl {
       }
       group_rows_ += static_cast<int64_t>(end - row);
       group_bytes_ += bytes;
-      if (group_rows_ >= options_.row_group_max_rows || group_bytes_ >= options_.row_group_max_bytes) {
+      if (group_rows_ >= options_.row_group_max_rows ||
+          group_bytes_ >= options_.row_group_max_bytes) {
         RETURN_IF_ERROR(Guard(FinishRowGroup()));
       }
       row = end;
@@ -601,7 +622,8 @@ class ParquetWriter::Impl {
     RETURN_IF_ERROR(Guard(FinishRowGroup()));
     meta_.created_by = kCreatedBy;
     meta_.type_defined_column_orders = static_cast<int32_t>(schema_.fields.size());
-    for (const auto& [k, v] : options_.key_value_metadata) meta_.key_value_metadata.push_back({k, v});
+    for (const auto& [k, v] : options_.key_value_metadata)
+      meta_.key_value_metadata.push_back({k, v});
     std::string footer;
     pq::SerializeFileMetaData(meta_, &footer);
     const uint32_t footer_len = static_cast<uint32_t>(footer.size());
@@ -633,7 +655,8 @@ class ParquetWriter::Impl {
  private:
   Status CheckUsable() const {
     if (closed_) return Status::FailedPrecondition(path_ + ": writer already closed");
-    if (failed_) return Status::FailedPrecondition(path_ + ": writer failed earlier; file unusable");
+    if (failed_)
+      return Status::FailedPrecondition(path_ + ": writer failed earlier; file unusable");
     return Status::Ok();
   }
   Status Guard(Status s) {
@@ -665,7 +688,8 @@ class ParquetWriter::Impl {
       fixed += FixedWidth(batch.column(c).type());
       if (batch.column(c).type() == ColumnType::kString) strings.push_back(&batch.column(c));
     }
-    const size_t limit = std::min<size_t>(batch.num_rows(), begin + static_cast<size_t>(std::max<int64_t>(cap_rows, 1)));
+    const size_t limit = std::min<size_t>(
+        batch.num_rows(), begin + static_cast<size_t>(std::max<int64_t>(cap_rows, 1)));
     auto cost = [&](size_t end) {
       int64_t b = static_cast<int64_t>((end - begin) * fixed);
       for (const Column* s : strings) {

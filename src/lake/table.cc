@@ -55,9 +55,15 @@ void JsonEscape(std::string_view s, std::string* out) {
 // Statistics values as JSON: numbers, booleans, strings; null when unknown or not finite.
 void JsonStat(const StatValue& v, std::string* out) {
   switch (v.index()) {
-    case 1: out->append(std::get<bool>(v) ? "true" : "false"); break;
-    case 2: out->append(std::to_string(std::get<int32_t>(v))); break;
-    case 3: out->append(std::to_string(std::get<int64_t>(v))); break;
+    case 1:
+      out->append(std::get<bool>(v) ? "true" : "false");
+      break;
+    case 2:
+      out->append(std::to_string(std::get<int32_t>(v)));
+      break;
+    case 3:
+      out->append(std::to_string(std::get<int64_t>(v)));
+      break;
     case 4: {
       const double d = std::get<double>(v);
       if (!std::isfinite(d)) {
@@ -69,8 +75,11 @@ void JsonStat(const StatValue& v, std::string* out) {
       out->append(buf);
       break;
     }
-    case 5: JsonEscape(std::get<std::string>(v), out); break;
-    default: out->append("null");
+    case 5:
+      JsonEscape(std::get<std::string>(v), out);
+      break;
+    default:
+      out->append("null");
   }
 }
 
@@ -206,7 +215,8 @@ Result<TableSnapshot> SnapshotFromJson(std::string_view json) {
   simdjson::dom::element root;
   const simdjson::padded_string padded(json);
   if (auto err = parser.parse(padded).get(root); err) {
-    return Status::Corruption(std::string("snapshot metadata is not JSON: ") + simdjson::error_message(err));
+    return Status::Corruption(std::string("snapshot metadata is not JSON: ") +
+                              simdjson::error_message(err));
   }
   // Every missing or mistyped member turns into one Corruption naming it.
   std::string missing;
@@ -233,19 +243,21 @@ Result<TableSnapshot> SnapshotFromJson(std::string_view json) {
   };
 
   TableSnapshot s;
-  if (str(root, "format") != kFormatName) return Status::Corruption("not a tidemark lake table metadata file");
+  if (str(root, "format") != kFormatName)
+    return Status::Corruption("not a tidemark lake table metadata file");
   const int64_t format_version = num(root, "format_version");
   if (format_version != kFormatVersion) {
-    return Status::InvalidArgument("table metadata format_version " + std::to_string(format_version) +
-                                   " is not supported (this build reads " +
-                                   std::to_string(kFormatVersion) + ")");
+    return Status::InvalidArgument(
+        "table metadata format_version " + std::to_string(format_version) +
+        " is not supported (this build reads " + std::to_string(kFormatVersion) + ")");
   }
   s.layer = str(root, "layer");
   s.name = str(root, "table");
   s.version = num(root, "version");
   s.committed_at_ms = num(root, "committed_at_ms");
   simdjson::dom::element schema;
-  if (root["schema"].get(schema) != simdjson::SUCCESS) return Status::Corruption("snapshot metadata lacks \"schema\"");
+  if (root["schema"].get(schema) != simdjson::SUCCESS)
+    return Status::Corruption("snapshot metadata lacks \"schema\"");
   s.schema_id = static_cast<int32_t>(num(schema, "schema_id"));
   s.last_field_id = static_cast<int32_t>(num(schema, "last_field_id"));
   std::map<int32_t, ColumnType> types;
@@ -257,13 +269,15 @@ Result<TableSnapshot> SnapshotFromJson(std::string_view json) {
     if (!type) return Status::Corruption("field " + field.name + " has an unknown type");
     field.type = *type;
     bool nullable = true;
-    if (f["nullable"].get_bool().get(nullable) != simdjson::SUCCESS && missing.empty()) missing = "nullable";
+    if (f["nullable"].get_bool().get(nullable) != simdjson::SUCCESS && missing.empty())
+      missing = "nullable";
     field.nullable = nullable;
     types[field.field_id] = field.type;
     s.schema.fields.push_back(std::move(field));
   }
   simdjson::dom::element spec;
-  if (root["partition_spec"].get(spec) != simdjson::SUCCESS) return Status::Corruption("snapshot metadata lacks \"partition_spec\"");
+  if (root["partition_spec"].get(spec) != simdjson::SUCCESS)
+    return Status::Corruption("snapshot metadata lacks \"partition_spec\"");
   s.partition_field = str(spec, "source_field");
   simdjson::dom::object offsets;
   if (root["source_offsets"].get_object().get(offsets) != simdjson::SUCCESS) {
@@ -271,14 +285,16 @@ Result<TableSnapshot> SnapshotFromJson(std::string_view json) {
   }
   for (auto [key, value] : offsets) {
     int64_t v;
-    if (value.get_int64().get(v) != simdjson::SUCCESS) return Status::Corruption("source offset is not an integer");
+    if (value.get_int64().get(v) != simdjson::SUCCESS)
+      return Status::Corruption("source offset is not an integer");
     s.source_offsets[std::string(key)] = v;
   }
   for (simdjson::dom::element f : arr(root, "files")) {
     DataFile file;
     file.path = str(f, "path");
     simdjson::dom::element partition;
-    if (f["partition"].get(partition) != simdjson::SUCCESS) return Status::Corruption("snapshot metadata lacks a file's \"partition\"");
+    if (f["partition"].get(partition) != simdjson::SUCCESS)
+      return Status::Corruption("snapshot metadata lacks a file's \"partition\"");
     file.event_date = str(partition, "event_date");
     file.event_hour = static_cast<int32_t>(num(partition, "event_hour"));
     file.rows = num(f, "rows");
@@ -308,7 +324,8 @@ Result<TableSnapshot> SnapshotFromJson(std::string_view json) {
     e.added_rows = num(h, "added_rows");
     s.history.push_back(std::move(e));
   }
-  if (!missing.empty()) return Status::Corruption("snapshot metadata lacks a valid \"" + missing + "\"");
+  if (!missing.empty())
+    return Status::Corruption("snapshot metadata lacks a valid \"" + missing + "\"");
   return s;
 }
 
@@ -316,7 +333,8 @@ Result<std::unique_ptr<Table>> Table::Create(const std::string& root, const std:
                                              const std::string& name, Schema schema,
                                              const std::string& partition_field, Clock& clock) {
   const std::string dir = root + "/" + layer + "/" + name;
-  if (fs::exists(dir + "/metadata/current")) return Status::AlreadyExists("table " + dir + " exists");
+  if (fs::exists(dir + "/metadata/current"))
+    return Status::AlreadyExists("table " + dir + " exists");
   const int p = schema.FindField(partition_field);
   if (p < 0 || schema.fields[p].type != ColumnType::kTimestampMillis || schema.fields[p].nullable) {
     return Status::InvalidArgument("partition field " + partition_field +
@@ -357,7 +375,8 @@ Result<int64_t> Table::ReadCurrentVersion() const {
   const std::string path = dir_ + "/metadata/current";
   auto text = ReadFileToString(path);
   if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound) return Status::NotFound("no table at " + dir_);
+    if (text.status().code() == StatusCode::kNotFound)
+      return Status::NotFound("no table at " + dir_);
     return text.status();
   }
   char* end = nullptr;
@@ -371,12 +390,14 @@ Result<TableSnapshot> Table::LoadSnapshot(int64_t version) const {
   auto text = ReadFileToString(path);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) {
-      return Status::NotFound(dir_ + ": snapshot " + std::to_string(version) + " does not exist (expired?)");
+      return Status::NotFound(dir_ + ": snapshot " + std::to_string(version) +
+                              " does not exist (expired?)");
     }
     return text.status();
   }
   auto snapshot = SnapshotFromJson(*text);
-  if (!snapshot.ok()) return Status(snapshot.status().code(), path + ": " + snapshot.status().message());
+  if (!snapshot.ok())
+    return Status(snapshot.status().code(), path + ": " + snapshot.status().message());
   if (snapshot->version != version) {
     return Status::Corruption(path + ": holds version " + std::to_string(snapshot->version));
   }
@@ -396,7 +417,8 @@ Status Table::WriteSnapshot(TableSnapshot s) {
   // A crash here leaves v<N>.json unreferenced: `current` still names N-1, and the next
   // commit rewrites v<N>.json.
   if (FaultArmed("lake.commit.before_switch")) {
-    return Status::IOError("fault lake.commit.before_switch: " + metadata + " written, not current");
+    return Status::IOError("fault lake.commit.before_switch: " + metadata +
+                           " written, not current");
   }
   RETURN_IF_ERROR(WriteFileAtomic(dir_ + "/metadata/current", std::to_string(s.version) + "\n"));
   current_ = std::move(s);
@@ -431,23 +453,27 @@ Result<std::vector<DataFile>> Table::WriteFiles(const ColumnBatch& batch,
     const int64_t start_ms = hour * kMillisPerHour;
     DataFile file;
     file.event_date = FormatDate(start_ms);
-    file.event_hour = static_cast<int32_t>(((start_ms % kMillisPerDay) + kMillisPerDay) % kMillisPerDay / kMillisPerHour);
+    file.event_hour = static_cast<int32_t>(((start_ms % kMillisPerDay) + kMillisPerDay) %
+                                           kMillisPerDay / kMillisPerHour);
     char hour_text[8];
     std::snprintf(hour_text, sizeof hour_text, "%02d", file.event_hour);
-    const std::string partition_dir = "data/event_date=" + file.event_date + "/event_hour=" + hour_text;
+    const std::string partition_dir =
+        "data/event_date=" + file.event_date + "/event_hour=" + hour_text;
     char name[64];
     std::snprintf(name, sizeof name, "%08lld-%05lld-", static_cast<long long>(current_.version + 1),
                   static_cast<long long>(++file_sequence_));
     file.path = partition_dir + "/" + name + RandomHex(8) + ".parquet";
     file.schema_id = current_.schema_id;
     RETURN_IF_ERROR(CreateDirectories(dir_ + "/" + partition_dir));
-    ASSIGN_OR_RETURN(auto writer, ParquetWriter::Open(dir_ + "/" + file.path, current_.schema, options));
+    ASSIGN_OR_RETURN(auto writer,
+                     ParquetWriter::Open(dir_ + "/" + file.path, current_.schema, options));
     if (ranges.size() == 1 && ranges[0].first == 0 && ranges[0].second == batch.num_rows()) {
       RETURN_IF_ERROR(writer->Append(batch));
     } else {
       ColumnBatch part(current_.schema);
       for (const auto& [begin, end] : ranges) {
-        for (size_t c = 0; c < part.num_columns(); ++c) part.column(c).AppendRange(batch.column(c), begin, end);
+        for (size_t c = 0; c < part.num_columns(); ++c)
+          part.column(c).AppendRange(batch.column(c), begin, end);
       }
       RETURN_IF_ERROR(writer->Append(part));
     }
@@ -456,7 +482,8 @@ Result<std::vector<DataFile>> Table::WriteFiles(const ColumnBatch& batch,
     file.bytes = summary.file_bytes;
     for (size_t c = 0; c < summary.columns.size(); ++c) {
       const ColumnStats& cs = summary.columns[c];
-      file.columns.push_back({current_.schema.fields[c].field_id, cs.null_count.value_or(0), cs.min, cs.max});
+      file.columns.push_back(
+          {current_.schema.fields[c].field_id, cs.null_count.value_or(0), cs.min, cs.max});
     }
     files.push_back(std::move(file));
   }
@@ -468,7 +495,8 @@ Status Table::Commit(const std::vector<DataFile>& added, const std::vector<std::
   ASSIGN_OR_RETURN(const int64_t on_disk, ReadCurrentVersion());
   if (on_disk != current_.version) {
     return Status::FailedPrecondition(dir_ + ": table moved to version " + std::to_string(on_disk) +
-                                      " since this handle's version " + std::to_string(current_.version));
+                                      " since this handle's version " +
+                                      std::to_string(current_.version));
   }
   TableSnapshot next = current_;
   const std::set<std::string> gone(removed.begin(), removed.end());
@@ -479,7 +507,8 @@ Status Table::Commit(const std::vector<DataFile>& added, const std::vector<std::
     return drop;
   });
   if (found != gone.size()) {
-    return Status::InvalidArgument(dir_ + ": commit removes files the current snapshot does not hold");
+    return Status::InvalidArgument(dir_ +
+                                   ": commit removes files the current snapshot does not hold");
   }
   int64_t rows = 0;
   for (const DataFile& f : added) {
@@ -495,16 +524,19 @@ Status Table::Commit(const std::vector<DataFile>& added, const std::vector<std::
     next.source_offsets[source] = offset;
   }
   next.history.push_back({0, 0, removed.empty() ? "append" : "replace",
-                          static_cast<int64_t>(added.size()), static_cast<int64_t>(removed.size()), rows});
+                          static_cast<int64_t>(added.size()), static_cast<int64_t>(removed.size()),
+                          rows});
   return WriteSnapshot(std::move(next));
 }
 
 Status Table::AddColumn(const std::string& name, ColumnType type) {
-  if (current_.schema.FindField(name) >= 0) return Status::AlreadyExists(dir_ + ": column " + name + " exists");
+  if (current_.schema.FindField(name) >= 0)
+    return Status::AlreadyExists(dir_ + ": column " + name + " exists");
   ASSIGN_OR_RETURN(const int64_t on_disk, ReadCurrentVersion());
   if (on_disk != current_.version) {
     return Status::FailedPrecondition(dir_ + ": table moved to version " + std::to_string(on_disk) +
-                                      " since this handle's version " + std::to_string(current_.version));
+                                      " since this handle's version " +
+                                      std::to_string(current_.version));
   }
   TableSnapshot next = current_;
   next.last_field_id += 1;
@@ -543,8 +575,10 @@ Result<ColumnBatch> Table::Scan(const std::vector<std::string>& columns,
         keep = false;  // the column is absent (all NULL) or only NULL in this file
         break;
       }
-      if (r->lower.index() != 0 && cs->max.index() != 0 && CompareStatValues(cs->max, r->lower) < 0) keep = false;
-      if (r->upper.index() != 0 && cs->min.index() != 0 && CompareStatValues(cs->min, r->upper) > 0) keep = false;
+      if (r->lower.index() != 0 && cs->max.index() != 0 && CompareStatValues(cs->max, r->lower) < 0)
+        keep = false;
+      if (r->upper.index() != 0 && cs->min.index() != 0 && CompareStatValues(cs->min, r->upper) > 0)
+        keep = false;
     }
     if (!keep) continue;
     ASSIGN_OR_RETURN(auto reader, ParquetReader::Open(dir_ + "/" + file.path));
@@ -558,7 +592,8 @@ Result<ColumnBatch> Table::Scan(const std::vector<std::string>& columns,
           if (fields[k].type != out_schema.fields[c].type) {
             return Status::Corruption(dir_ + "/" + file.path + ": column " + fields[k].name +
                                       " has type " + std::string(ColumnTypeName(fields[k].type)) +
-                                      ", the table says " + std::string(ColumnTypeName(out_schema.fields[c].type)));
+                                      ", the table says " +
+                                      std::string(ColumnTypeName(out_schema.fields[c].type)));
           }
           position[c] = static_cast<int>(projection.size());
           projection.push_back(static_cast<int>(k));
@@ -613,20 +648,22 @@ Result<ExpireResult> Table::ExpireSnapshots(int64_t keep_last, int64_t orphan_gr
   // the next expiry removes; never a kept snapshot that names a deleted file.
   for (const int64_t v : expired) {
     const std::string path = dir_ + "/metadata/" + MetadataName(v);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink(" + path + ")", errno);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      return ErrnoStatus("unlink(" + path + ")", errno);
     result.expired_versions.push_back(v);
   }
   if (!expired.empty()) RETURN_IF_ERROR(FsyncDirectory(dir_ + "/metadata"));
   // File ages compare modification times with the system clock, the file system's own.
   const int64_t now_ms = SystemClock::Instance().NowMillis();
-  for (auto it = fs::recursive_directory_iterator(dir_ + "/data", ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir_ + "/data", ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file() || it->path().extension() != ".parquet") continue;
     const std::string relative = fs::relative(it->path(), dir_).string();
     if (referenced.count(relative) > 0) continue;
     struct stat st;
     if (::stat(it->path().c_str(), &st) != 0) continue;
-    const int64_t mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+    const int64_t mtime_ms =
+        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
     if (now_ms - mtime_ms < orphan_grace_ms) continue;  // perhaps a commit in progress
     if (::unlink(it->path().c_str()) != 0 && errno != ENOENT) {
       return ErrnoStatus("unlink(" + it->path().string() + ")", errno);

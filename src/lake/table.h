@@ -53,7 +53,7 @@ struct TableSnapshot {
   int64_t committed_at_ms = 0;
   int32_t schema_id = 0;
   int32_t last_field_id = 0;
-  Schema schema;  // every field has its field id; added fields are nullable
+  Schema schema;                // every field has its field id; added fields are nullable
   std::string partition_field;  // a kTimestampMillis field; files split by its date and hour
   std::vector<DataFile> files;
   // Per source partition ("user-events/3"), the next log offset to read: everything before

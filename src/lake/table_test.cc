@@ -78,7 +78,8 @@ TEST_F(TableTest, FilesArePartitionedByEventDateAndHour) {
   auto table = CreateTable();
   ASSERT_NE(table, nullptr);
   // 2026-04-10 22:30 to 2026-04-11 01:30, one event per 15 minutes: four hours, two dates.
-  const ColumnBatch batch = Events(table->current().schema, k2026_04_10 + 22 * kHour + kHour / 2, kHour / 4, 12, "e");
+  const ColumnBatch batch =
+      Events(table->current().schema, k2026_04_10 + 22 * kHour + kHour / 2, kHour / 4, 12, "e");
   auto files = table->WriteFiles(batch);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
   ASSERT_EQ(files->size(), 4u);
@@ -87,7 +88,8 @@ TEST_F(TableTest, FilesArePartitionedByEventDateAndHour) {
   EXPECT_EQ((*files)[0].rows, 2);
   EXPECT_EQ((*files)[2].event_date, "2026-04-11");
   EXPECT_EQ((*files)[2].event_hour, 0);
-  EXPECT_EQ((*files)[2].path.rfind("data/event_date=2026-04-11/event_hour=00/", 0), 0u) << (*files)[2].path;
+  EXPECT_EQ((*files)[2].path.rfind("data/event_date=2026-04-11/event_hour=00/", 0), 0u)
+      << (*files)[2].path;
   EXPECT_TRUE(fs::exists(table->directory() + "/" + (*files)[2].path));
 }
 
@@ -148,7 +150,8 @@ TEST_F(TableTest, StaleHandleCannotCommit) {
   ASSERT_TRUE(writer->Commit(*files, {}, {}).ok());
   Status s = stale->Commit(*files, {}, {});
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(s.message().find("moved to version 2 since this handle's version 1"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("moved to version 2 since this handle's version 1"), std::string::npos)
+      << s.message();
 }
 
 TEST_F(TableTest, SourceOffsetsNeverMoveBack) {
@@ -194,10 +197,12 @@ TEST_F(TableTest, AddedColumnReadsAsNullInOlderFiles) {
 
 TEST_F(TableTest, ScanSkipsFilesByStatistics) {
   auto table = CreateTable();
-  auto files = table->WriteFiles(Events(table->current().schema, k2026_04_10, kHour / 10, 50, "e"));  // 5 hours
+  auto files = table->WriteFiles(
+      Events(table->current().schema, k2026_04_10, kHour / 10, 50, "e"));  // 5 hours
   ASSERT_EQ(files->size(), 5u);
   ASSERT_TRUE(table->Commit(*files, {}, {}).ok());
-  auto scan = table->Scan({"event_time"}, {{"event_time", k2026_04_10 + 2 * kHour, k2026_04_10 + 3 * kHour - 1}});
+  auto scan = table->Scan({"event_time"},
+                          {{"event_time", k2026_04_10 + 2 * kHour, k2026_04_10 + 3 * kHour - 1}});
   ASSERT_TRUE(scan.ok());
   EXPECT_EQ(scan->num_rows(), 10u);  // exactly the 02:00 file
 }
@@ -241,7 +246,8 @@ TEST_F(TableTest, ExpireKeepsYoungOrphansOfCommitsInProgress) {
 TEST_F(TableTest, DamagedMetadataIsCorruptionNamingTheFile) {
   auto table = CreateTable();
   const std::string path = table->directory() + "/metadata/v00000001.json";
-  ASSERT_TRUE(WriteFileAtomic(path, "{\"format\": \"tidemark-lake-table\", \"format_version\": 1}").ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(path, "{\"format\": \"tidemark-lake-table\", \"format_version\": 1}").ok());
   auto reopened = Table::Open(root_, "bronze", "events", clock_);
   EXPECT_EQ(reopened.status().code(), StatusCode::kCorruption);
   EXPECT_EQ(reopened.status().message().rfind(path + ": snapshot metadata lacks", 0), 0u)

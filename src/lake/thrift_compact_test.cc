@@ -1,6 +1,6 @@
-#include "lake/thrift_compact_internal.h"
-
 #include <gtest/gtest.h>
+
+#include "lake/thrift_compact_internal.h"
 
 namespace tidemark::lake {
 namespace {
@@ -15,7 +15,7 @@ TEST(ThriftCompact, FieldsRoundTripIncludingLongFieldDeltasAndLongLists) {
   w.FieldBool(4, false);
   w.FieldBinary(5, "hello");
   w.FieldDouble(6, 2.5);
-  w.FieldI16(30, 300);  // delta 24 > 15: long-form field header
+  w.FieldI16(30, 300);                     // delta 24 > 15: long-form field header
   w.FieldList(31, CompactType::kI32, 20);  // 20 >= 15: size in a varint
   for (int i = 0; i < 20; ++i) w.ListI32(i - 10);
   w.FieldStruct(32);
