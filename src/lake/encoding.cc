@@ -1,0 +1,241 @@
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "lake/encoding_internal.h"
+
+namespace tidemark::lake {
+
+int BitWidth(uint32_t max_value) {
+  int w = 0;
+  while (max_value != 0) {
+    ++w;
+    max_value >>= 1;
+  }
+  return w;
+}
+
+namespace {
+
+void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// Packs groups of 8 values, bit_width bytes per group, LSB first.
+template <typename T>
+void AppendBitPacked(const T* values, size_t count, int bit_width, std::string* out) {
+  const size_t groups = (count + 7) / 8;
+  const size_t start = out->size();
+  out->resize(start + groups * static_cast<size_t>(bit_width));
+  uint8_t* dst = reinterpret_cast<uint8_t*>(out->data() + start);
+  uint64_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < groups * 8; ++i) {
+    const uint64_t v = i < count ? static_cast<uint64_t>(values[i]) : 0;
+    acc |= v << bits;
+    bits += bit_width;
+    while (bits >= 8) {
+      *dst++ = static_cast<uint8_t>(acc);
+      acc >>= 8;
+      bits -= 8;
+    }
+  }
+}
+
+template <typename T>
+void EncodeHybrid(const T* values, size_t count, int bit_width, std::string* out) {
+  const size_t value_bytes = static_cast<size_t>((bit_width + 7) / 8);
+  // Literal values [literal_begin, i) wait to be bit-packed; their count is kept a multiple of
+  // 8 before any RLE run starts, because only the final bit-packed run may be padded.
+  size_t literal_begin = 0;
+  size_t i = 0;
+  auto flush_literals = [&](size_t end) {
+    const size_t n = end - literal_begin;
+    if (n == 0) return;
+    const size_t groups = (n + 7) / 8;
+    AppendVarint((groups << 1) | 1, out);
+    AppendBitPacked(values + literal_begin, n, bit_width, out);
+    literal_begin = end;
+  };
+  while (i < count) {
+    const T v = values[i];
+    size_t j = i + 1;
+    while (j < count && values[j] == v) ++j;
+    size_t run = j - i;
+    if (run >= 8) {
+      // Borrow the head of the run to round the pending literals up to a whole group.
+      const size_t pending = i - literal_begin;
+      const size_t pad = (8 - pending % 8) % 8;
+      if (run - pad >= 8) {
+        flush_literals(i + pad);
+        run -= pad;
+        AppendVarint(static_cast<uint64_t>(run) << 1, out);
+        uint64_t raw = static_cast<uint64_t>(v);
+        for (size_t b = 0; b < value_bytes; ++b) {
+          out->push_back(static_cast<char>(raw & 0xff));
+          raw >>= 8;
+        }
+        literal_begin = j;
+      }
+    }
+    i = j;
+  }
+  flush_literals(count);
+}
+
+template <typename T>
+Status DecodeHybrid(const uint8_t* data, size_t size, int bit_width, size_t count, T* out) {
+  if (bit_width < 0 || bit_width > 32) {
+    return Status::Corruption("RLE: bit width " + std::to_string(bit_width) + " out of range");
+  }
+  const uint8_t* p = data;
+  const uint8_t* end = data + size;
+  const size_t value_bytes = static_cast<size_t>((bit_width + 7) / 8);
+  const uint64_t mask = bit_width == 32 ? 0xffffffffull : ((1ull << bit_width) - 1);
+  size_t produced = 0;
+  while (produced < count) {
+    uint64_t header = 0;
+    int shift = 0;
+    for (;;) {
+      if (p >= end) return Status::Corruption("RLE: input ends inside a run header");
+      if (shift > 63) return Status::Corruption("RLE: run header too long");
+      const uint8_t b = *p++;
+      header |= static_cast<uint64_t>(b & 0x7f) << shift;
+      shift += 7;
+      if ((b & 0x80) == 0) break;
+    }
+    if ((header & 1) == 0) {
+      const uint64_t run = header >> 1;
+      if (static_cast<size_t>(end - p) < value_bytes) {
+        return Status::Corruption("RLE: input ends inside a run value");
+      }
+      uint64_t v = 0;
+      for (size_t b = 0; b < value_bytes; ++b) v |= static_cast<uint64_t>(p[b]) << (8 * b);
+      p += value_bytes;
+      if (run == 0) return Status::Corruption("RLE: empty run");
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(run, count - produced));
+      std::fill(out + produced, out + produced + n, static_cast<T>(v));
+      produced += n;
+    } else {
+      const uint64_t groups = header >> 1;
+      const uint64_t bytes_needed = groups * static_cast<uint64_t>(bit_width);
+      if (groups == 0) return Status::Corruption("RLE: empty bit-packed run");
+      if (bytes_needed > static_cast<uint64_t>(end - p)) {
+        return Status::Corruption("RLE: bit-packed run of " + std::to_string(groups) +
+                                  " groups runs past the end");
+      }
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(groups * 8, count - produced));
+      const size_t avail = static_cast<size_t>(bytes_needed);
+      if (bit_width == 0) {
+        std::fill(out + produced, out + produced + n, T{0});
+      } else {
+        for (size_t k = 0; k < n; ++k) {
+          const size_t bit = k * static_cast<size_t>(bit_width);
+          const size_t byte = bit >> 3;
+          uint64_t word = 0;
+          if (byte + 8 <= avail) {
+            std::memcpy(&word, p + byte, 8);
+          } else {
+            std::memcpy(&word, p + byte, avail - byte);
+          }
+          out[produced + k] = static_cast<T>((word >> (bit & 7)) & mask);
+        }
+      }
+      produced += n;
+      p += avail;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void EncodeRleBitPacked(const uint32_t* values, size_t count, int bit_width, std::string* out) {
+  EncodeHybrid(values, count, bit_width, out);
+}
+void EncodeRleBitPacked(const uint8_t* values, size_t count, int bit_width, std::string* out) {
+  EncodeHybrid(values, count, bit_width, out);
+}
+Status DecodeRleBitPacked(const uint8_t* data, size_t size, int bit_width, size_t count,
+                          uint32_t* out) {
+  return DecodeHybrid(data, size, bit_width, count, out);
+}
+Status DecodeRleBitPacked(const uint8_t* data, size_t size, int bit_width, size_t count,
+                          uint8_t* out) {
+  if (bit_width > 8) return Status::Corruption("RLE: bit width above 8 for byte levels");
+  return DecodeHybrid(data, size, bit_width, count, out);
+}
+
+void EncodePlainBooleans(const uint8_t* values, size_t count, std::string* out) {
+  const size_t start = out->size();
+  out->resize(start + (count + 7) / 8, '\0');
+  uint8_t* dst = reinterpret_cast<uint8_t*>(out->data() + start);
+  for (size_t i = 0; i < count; ++i) {
+    if (values[i]) dst[i >> 3] |= static_cast<uint8_t>(1u << (i & 7));
+  }
+}
+
+Status DecodePlainBooleans(const uint8_t* data, size_t size, size_t count, uint8_t* out) {
+  if (size < (count + 7) / 8) {
+    return Status::Corruption("PLAIN booleans: " + std::to_string(count) + " values need " +
+                              std::to_string((count + 7) / 8) + " bytes, page has " +
+                              std::to_string(size));
+  }
+  for (size_t i = 0; i < count; ++i) out[i] = (data[i >> 3] >> (i & 7)) & 1;
+  return Status::Ok();
+}
+
+StringDictionary::StringDictionary(int64_t max_plain_bytes) : max_plain_bytes_(max_plain_bytes) {
+  slots_.assign(1024, 0);
+  mask_ = slots_.size() - 1;
+}
+
+void StringDictionary::Grow() {
+  slots_.assign(slots_.size() * 2, 0);
+  mask_ = slots_.size() - 1;
+  for (size_t i = 0; i < hashes_.size(); ++i) {
+    uint64_t s = hashes_[i] & mask_;
+    while (slots_[s] != 0) s = (s + 1) & mask_;
+    slots_[s] = static_cast<uint32_t>(i + 1);
+  }
+}
+
+void StringDictionary::Clear() {
+  bytes_.clear();
+  offsets_.resize(1);
+  hashes_.clear();
+  std::fill(slots_.begin(), slots_.end(), 0);
+}
+
+bool StringDictionary::Insert(std::string_view value, uint32_t* index, bool* added) {
+  if (added != nullptr) *added = false;
+  const uint64_t h = XXH3_64bits(value.data(), value.size());
+  uint64_t s = h & mask_;
+  for (;;) {
+    const uint32_t slot = slots_[s];
+    if (slot == 0) break;
+    const size_t i = slot - 1;
+    if (hashes_[i] == h && at(i) == value) {
+      *index = static_cast<uint32_t>(i);
+      return true;
+    }
+    s = (s + 1) & mask_;
+  }
+  if (plain_bytes() + 4 + static_cast<int64_t>(value.size()) > max_plain_bytes_) return false;
+  const size_t i = size();
+  bytes_.append(value);
+  offsets_.push_back(bytes_.size());
+  hashes_.push_back(h);
+  slots_[s] = static_cast<uint32_t>(i + 1);
+  *index = static_cast<uint32_t>(i);
+  if (added != nullptr) *added = true;
+  if (hashes_.size() * 2 > slots_.size()) Grow();  // keep the load factor at most 1/2
+  return true;
+}
+
+}  // namespace tidemark::lake

@@ -1,0 +1,64 @@
+// Parquet value encodings: the RLE / bit-packing hybrid (definition levels and dictionary
+// indices), bit-packed booleans, and the string dictionary the writer builds per column
+// chunk. Written from the Parquet "Encodings" specification.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace tidemark::lake {
+
+// Bits needed for values 0..max_value (0 for max_value 0).
+int BitWidth(uint32_t max_value);
+
+// Appends the RLE/bit-packed hybrid encoding of values (each < 2^bit_width) to out: runs of
+// 8 or more equal values become RLE runs, the rest bit-packed groups of 8 (the last group
+// zero-padded). No length prefix; callers add the one their page layout needs.
+void EncodeRleBitPacked(const uint32_t* values, size_t count, int bit_width, std::string* out);
+void EncodeRleBitPacked(const uint8_t* values, size_t count, int bit_width, std::string* out);
+
+// Decodes exactly `count` values. Corruption when the input ends early or a run is invalid.
+Status DecodeRleBitPacked(const uint8_t* data, size_t size, int bit_width, size_t count,
+                          uint32_t* out);
+Status DecodeRleBitPacked(const uint8_t* data, size_t size, int bit_width, size_t count,
+                          uint8_t* out);
+
+// PLAIN booleans: bit-packed, least significant bit first.
+void EncodePlainBooleans(const uint8_t* values, size_t count, std::string* out);
+Status DecodePlainBooleans(const uint8_t* data, size_t size, size_t count, uint8_t* out);
+
+// Distinct strings of one column chunk in first-seen order, with an open-addressing hash
+// index. Insert refuses (returns false) once the dictionary's PLAIN size would pass
+// max_plain_bytes, so a high-cardinality column costs only until the bound is hit.
+class StringDictionary {
+ public:
+  explicit StringDictionary(int64_t max_plain_bytes);
+
+  // *index receives the value's dictionary index; *added says whether the value is new.
+  bool Insert(std::string_view value, uint32_t* index, bool* added = nullptr);
+  // Forgets every entry but keeps the allocated memory for the next column chunk.
+  void Clear();
+
+  size_t size() const { return offsets_.size() - 1; }
+  std::string_view at(size_t i) const {
+    return std::string_view(bytes_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
+  }
+  int64_t plain_bytes() const { return static_cast<int64_t>(bytes_.size() + 4 * size()); }
+
+ private:
+  void Grow();
+
+  int64_t max_plain_bytes_;
+  std::string bytes_;
+  std::vector<uint64_t> offsets_{0};
+  // Slots hold index + 1 (0 = empty); hashes_ keeps each entry's hash to rehash cheaply.
+  std::vector<uint32_t> slots_;
+  std::vector<uint64_t> hashes_;
+  uint64_t mask_ = 0;
+};
+
+}  // namespace tidemark::lake
