@@ -1,7 +1,8 @@
 #include "event/event.h"
 
-#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t for streaming hashing
 #include <xxhash.h>
+
+#include <cstring>
 
 #include <simdjson.h>
 
@@ -60,20 +61,32 @@ namespace internal {
 void DeriveEventIdHex(std::string_view user_id, std::string_view anonymous_id,
                       std::string_view event_type, int64_t timestamp_ms,
                       std::string_view session_id, char* out) {
-  // Length-prefixed fields, so ("ab","c") and ("a","bc") hash differently.
-  XXH3_state_t state;
-  XXH3_128bits_reset(&state);
+  // Length-prefixed fields, so ("ab","c") and ("a","bc") hash differently; hashed in one
+  // shot from a stack buffer (the ingest limits keep it under 1 KiB).
+  char stack[1024];
+  std::string heap;
+  const size_t total = 5 * sizeof(uint64_t) + user_id.size() + anonymous_id.size() +
+                       event_type.size() + session_id.size();
+  char* buf = stack;
+  if (total > sizeof stack) {
+    heap.resize(total);
+    buf = heap.data();
+  }
+  char* p = buf;
   auto add = [&](std::string_view s) {
     uint64_t n = s.size();
-    XXH3_128bits_update(&state, &n, sizeof n);
-    XXH3_128bits_update(&state, s.data(), s.size());
+    std::memcpy(p, &n, sizeof n);
+    p += sizeof n;
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
   };
   add(user_id);
   add(anonymous_id);
   add(event_type);
-  XXH3_128bits_update(&state, &timestamp_ms, sizeof timestamp_ms);
+  std::memcpy(p, &timestamp_ms, sizeof timestamp_ms);
+  p += sizeof timestamp_ms;
   add(session_id);
-  XXH128_hash_t h = XXH3_128bits_digest(&state);
+  XXH128_hash_t h = XXH3_128bits(buf, static_cast<size_t>(p - buf));
   static constexpr char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 16; ++i) {
     out[15 - i] = kHex[(h.high64 >> (4 * i)) & 15];
@@ -105,14 +118,13 @@ std::string EventToJson(const Event& e) {
   f.platform = e.platform;
   f.schema_version = e.schema_version;
   f.source = e.source;
-  std::string out;
-  out.reserve(256 + e.context_json.size() + e.properties_json.size());
-  internal::AppendCanonicalHead(&out, f);
-  out.append(e.context_json.empty() ? "{}" : e.context_json);
+  JsonBuffer out;
+  internal::AppendCanonicalHead(&out, f, false);
+  out.PutRaw(e.context_json.empty() ? "{}" : e.context_json);
   internal::AppendPropertiesKey(&out);
-  out.append(e.properties_json.empty() ? "{}" : e.properties_json);
+  out.PutRaw(e.properties_json.empty() ? "{}" : e.properties_json);
   internal::AppendClose(&out);
-  return out;
+  return std::string(out.view());
 }
 
 Result<Event> EventFromJson(std::string_view json) {

@@ -49,6 +49,15 @@ std::optional<int64_t> ParseTimeElement(element e) {
 
 NormalizeOutcome NormalizeEvent(element raw, const IngestContext& ctx, const EventLimits& limits,
                                 std::string* out) {
+  thread_local JsonBuffer buffer;
+  buffer.Clear();
+  NormalizeOutcome outcome = NormalizeEvent(raw, ctx, limits, &buffer);
+  if (outcome.ok()) out->append(buffer.view());
+  return outcome;
+}
+
+NormalizeOutcome NormalizeEvent(element raw, const IngestContext& ctx, const EventLimits& limits,
+                                JsonBuffer* out) {
   simdjson::dom::object obj;
   if (raw.get(obj) != simdjson::SUCCESS) {
     return Fail(Reason::kInvalidJson, "event: must be a JSON object");
@@ -218,13 +227,13 @@ NormalizeOutcome NormalizeEvent(element raw, const IngestContext& ctx, const Eve
 
   // Write.
   const size_t start = out->size();
-  internal::AppendCanonicalHead(out, c);
+  internal::AppendCanonicalHead(out, c, true);
   std::string_view service;
-  out->push_back('{');
+  out->Put('{');
   bool first = true, has_ip = false;
   if (has_context) {
     for (auto field : context) {
-      if (!first) out->push_back(',');
+      if (!first) out->Put(',');
       first = false;
       std::string_view k = field.key;
       if (k == "ip") {
@@ -232,28 +241,28 @@ NormalizeOutcome NormalizeEvent(element raw, const IngestContext& ctx, const Eve
       } else if (k == "service") {
         if (field.value.get(service) != simdjson::SUCCESS) service = {};
       }
-      AppendJsonString(out, k);
-      out->push_back(':');
-      AppendJsonElement(out, field.value);
+      out->PutString(k, true);
+      out->Put(':');
+      out->PutElement(field.value);
     }
   }
   if (!has_ip && !ctx.client_ip.empty()) {
-    if (!first) out->push_back(',');
-    out->append("\"ip\":");
-    AppendJsonString(out, ctx.client_ip);
+    if (!first) out->Put(',');
+    out->PutRaw("\"ip\":");
+    out->PutString(ctx.client_ip);
   }
-  out->push_back('}');
+  out->Put('}');
   internal::AppendPropertiesKey(out);
   if (has_properties) {
-    AppendJsonElement(out, *p_properties);
+    out->PutElement(*p_properties);
   } else {
-    out->append("{}");
+    out->PutRaw("{}");
   }
   internal::AppendClose(out);
 
   const size_t written = out->size() - start;
   if (written > limits.max_event_bytes) {
-    out->resize(start);
+    out->Truncate(start);
     return Fail(Reason::kEventTooLarge, "event: " + std::to_string(written) +
                                             " bytes of compact JSON exceed the limit of " +
                                             std::to_string(limits.max_event_bytes));

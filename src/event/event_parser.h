@@ -14,6 +14,7 @@
 
 #include "common/config.h"
 #include "event/event.h"
+#include "event/json_writer.h"
 
 namespace tidemark::event {
 
@@ -46,6 +47,9 @@ struct [[nodiscard]] NormalizeOutcome {
 
 // Checks one ingest event and, when it is valid, appends its canonical JSON to *out
 // (which the caller clears or reuses). On error *out is left as it was on entry.
+NormalizeOutcome NormalizeEvent(simdjson::dom::element raw, const IngestContext& ctx,
+                                const EventLimits& limits, JsonBuffer* out);
+// The same, appending to a std::string (tests, tools).
 NormalizeOutcome NormalizeEvent(simdjson::dom::element raw, const IngestContext& ctx,
                                 const EventLimits& limits, std::string* out);
 

@@ -27,47 +27,48 @@ struct CanonicalFields {
 };
 
 // Writes everything up to and including `"context":`; the caller writes the context
-// object, then calls AppendPropertiesKey, the properties object and AppendClose.
-inline void AppendCanonicalHead(std::string* out, const CanonicalFields& f) {
-  out->append("{\"event_id\":");
-  AppendJsonString(out, f.event_id);
-  out->append(",\"event_type\":");
-  AppendJsonString(out, f.event_type);
-  out->append(",\"timestamp\":");
-  AppendJsonInt(out, f.timestamp_ms);
-  out->append(",\"event_time\":");
-  AppendJsonInt(out, f.event_time_ms);
-  out->append(",\"received_at\":");
-  AppendJsonInt(out, f.received_at_ms);
+// object, then AppendPropertiesKey, the properties object and AppendClose. Strings of the
+// fields are trusted to be valid UTF-8 only when trusted_utf8 (they came from simdjson).
+inline void AppendCanonicalHead(JsonBuffer* out, const CanonicalFields& f, bool trusted_utf8) {
+  out->PutRaw("{\"event_id\":");
+  out->PutString(f.event_id, trusted_utf8);
+  out->PutRaw(",\"event_type\":");
+  out->PutString(f.event_type, trusted_utf8);
+  out->PutRaw(",\"timestamp\":");
+  out->PutInt(f.timestamp_ms);
+  out->PutRaw(",\"event_time\":");
+  out->PutInt(f.event_time_ms);
+  out->PutRaw(",\"received_at\":");
+  out->PutInt(f.received_at_ms);
   if (f.sent_at_ms) {
-    out->append(",\"sent_at\":");
-    AppendJsonInt(out, *f.sent_at_ms);
+    out->PutRaw(",\"sent_at\":");
+    out->PutInt(*f.sent_at_ms);
   }
   if (!f.user_id.empty()) {
-    out->append(",\"user_id\":");
-    AppendJsonString(out, f.user_id);
+    out->PutRaw(",\"user_id\":");
+    out->PutString(f.user_id, trusted_utf8);
   }
   if (!f.anonymous_id.empty()) {
-    out->append(",\"anonymous_id\":");
-    AppendJsonString(out, f.anonymous_id);
+    out->PutRaw(",\"anonymous_id\":");
+    out->PutString(f.anonymous_id, trusted_utf8);
   }
   if (!f.session_id.empty()) {
-    out->append(",\"session_id\":");
-    AppendJsonString(out, f.session_id);
+    out->PutRaw(",\"session_id\":");
+    out->PutString(f.session_id, trusted_utf8);
   }
-  out->append(",\"platform\":");
-  AppendJsonString(out, f.platform);
+  out->PutRaw(",\"platform\":");
+  out->PutString(f.platform, trusted_utf8);
   if (f.schema_version) {
-    out->append(",\"schema_version\":");
-    AppendJsonInt(out, *f.schema_version);
+    out->PutRaw(",\"schema_version\":");
+    out->PutInt(*f.schema_version);
   }
-  out->append(",\"source\":");
-  AppendJsonString(out, f.source);
-  out->append(",\"context\":");
+  out->PutRaw(",\"source\":");
+  out->PutString(f.source, false);
+  out->PutRaw(",\"context\":");
 }
 
-inline void AppendPropertiesKey(std::string* out) { out->append(",\"properties\":"); }
-inline void AppendClose(std::string* out) { out->push_back('}'); }
+inline void AppendPropertiesKey(JsonBuffer* out) { out->PutRaw(",\"properties\":"); }
+inline void AppendClose(JsonBuffer* out) { out->Put('}'); }
 
 }  // namespace tidemark::event::internal
 

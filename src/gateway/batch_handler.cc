@@ -144,16 +144,13 @@ void PlanBatch(const BatchInput& in, const BatchLimits& limits, const TopicParti
     return plan->appends[static_cast<size_t>(*slot)];
   };
 
-  const size_t value_reserve =
-      plan->event_count ? in.body.size() / plan->event_count + 192 : 256;
+  thread_local event::JsonBuffer scratch;
   std::string errors;
   errors.push_back('[');
-  std::string value;
   size_t index = 0;
   for (simdjson::dom::element raw : batch) {
-    value.clear();
-    value.reserve(value_reserve);
-    event::NormalizeOutcome outcome = event::NormalizeEvent(raw, ctx, limits.event, &value);
+    scratch.Clear();
+    event::NormalizeOutcome outcome = event::NormalizeEvent(raw, ctx, limits.event, &scratch);
     if (outcome.ok()) {
       ++plan->accepted;
       int partition;
@@ -165,9 +162,9 @@ void PlanBatch(const BatchInput& in, const BatchLimits& limits, const TopicParti
         partition = KafkaPartition(outcome.partition_key, partitions.user_events);
         target = &slot_for(log::kUserEvents, partition, &user_slot[static_cast<size_t>(partition)]);
       }
-      target->records.push_back(
-          log::Record{std::string(outcome.partition_key), std::move(value), in.received_at_ms});
-      value = std::string();
+      // One exact-size allocation per record value.
+      target->records.push_back(log::Record{std::string(outcome.partition_key),
+                                            std::string(scratch.view()), in.received_at_ms});
     } else {
       const event::EventError& err = *outcome.error;
       ++plan->rejected;
