@@ -77,7 +77,7 @@ void DeriveEventIdHex(std::string_view user_id, std::string_view anonymous_id,
     uint64_t n = s.size();
     std::memcpy(p, &n, sizeof n);
     p += sizeof n;
-    std::memcpy(p, s.data(), s.size());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // data() may be null when empty
     p += s.size();
   };
   add(user_id);

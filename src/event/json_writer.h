@@ -31,6 +31,7 @@ class JsonBuffer {
     *cur_++ = c;
   }
   void PutRaw(std::string_view s) {
+    if (s.empty()) return;  // data() may be null
     Ensure(s.size());
     std::memcpy(cur_, s.data(), s.size());
     cur_ += s.size();
