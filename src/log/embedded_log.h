@@ -27,6 +27,9 @@ struct EmbeddedLogOptions {
   int64_t retention_ms = 0;                 // 0 keeps forever
   int64_t retention_bytes = 0;              // per partition; 0 unbounded
   bool fsync = true;
+  // Open for reading only (tools such as `tidemark log dump` beside a running server): no
+  // writer thread, no truncation; a torn tail is simply not served. Appends fail.
+  bool read_only = false;
   MetricsRegistry* metrics = nullptr;       // optional; must outlive the log
   const Clock* clock = nullptr;             // optional; SystemClock when null
 };

@@ -1,0 +1,132 @@
+// The `tidemark` command line: serve, keys, log dump, config defaults, loadgen.
+// Exceptions from argument parsing stop here and become a usage message.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/loadgen.h"
+#include "common/config.h"
+#include "server/server.h"
+
+namespace {
+
+using tidemark::Config;
+using tidemark::Status;
+
+// Loads --config then applies --set assignments on top of the defaults.
+Status BuildConfig(const std::string& config_file, const std::vector<std::string>& sets, Config* config) {
+  if (!config_file.empty()) RETURN_IF_ERROR(config->LoadTomlFile(config_file));
+  for (const auto& s : sets) RETURN_IF_ERROR(config->SetAssignment(s));
+  return Status::Ok();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tidemark: telemetry and event logging — ingest, log, stream, lake, batch"};
+  app.require_subcommand(1);
+  int rc = 0;
+
+  // serve
+  auto* serve = app.add_subcommand("serve", "run every stage in one process on an embedded data directory");
+  std::string data_dir = "./data";
+  std::string listen;
+  std::string config_file;
+  std::vector<std::string> sets;
+  serve->add_option("--data", data_dir, "data directory")->capture_default_str();
+  serve->add_option("--listen", listen, "HOST:PORT of the HTTP listener (default 127.0.0.1:8080)");
+  serve->add_option("--config", config_file, "TOML configuration file");
+  serve->add_option("--set", sets, "KEY=VALUE setting override (repeatable)");
+  serve->callback([&] {
+    tidemark::server::ServeOptions options;
+    options.data_dir = data_dir;
+    Status st = BuildConfig(config_file, sets, &options.config);
+    if (st.ok() && !listen.empty()) st = options.config.Set("server.listen", listen);
+    if (!st.ok()) {
+      std::fprintf(stderr, "tidemark serve: %s\n", st.ToString().c_str());
+      rc = 2;
+      return;
+    }
+    rc = tidemark::server::RunServe(options);
+  });
+
+  // config defaults
+  auto* config_cmd = app.add_subcommand("config", "configuration");
+  config_cmd->require_subcommand(1);
+  auto* defaults = config_cmd->add_subcommand("defaults", "print every setting with its default, as TOML");
+  defaults->callback([&] { std::cout << Config().DumpToml(); });
+
+  // keys
+  auto* keys = app.add_subcommand("keys", "manage write keys");
+  keys->require_subcommand(1);
+  std::string keys_data = "./data", source, platform = "web", scopes = "write", key_id;
+  auto* kc = keys->add_subcommand("create", "create a key and print its secret");
+  kc->add_option("--data", keys_data, "data directory")->capture_default_str();
+  kc->add_option("--source", source, "source name (e.g. web-shop)")->required();
+  kc->add_option("--platform", platform, "web|ios|android|server")
+      ->check(CLI::IsMember({"web", "ios", "android", "server"}))->capture_default_str();
+  kc->add_option("--scopes", scopes, "comma-separated: write,read,admin")->capture_default_str();
+  kc->callback([&] { rc = tidemark::cli::KeysCreate(keys_data, source, platform, scopes); });
+  auto* kl = keys->add_subcommand("list", "list keys (never their secrets)");
+  kl->add_option("--data", keys_data, "data directory")->capture_default_str();
+  kl->callback([&] { rc = tidemark::cli::KeysList(keys_data); });
+  auto* kr = keys->add_subcommand("revoke", "revoke a key by its id");
+  kr->add_option("--data", keys_data, "data directory")->capture_default_str();
+  kr->add_option("id", key_id, "key id as shown by keys list")->required();
+  kr->callback([&] { rc = tidemark::cli::KeysRevoke(keys_data, key_id); });
+
+  // log dump
+  auto* log_cmd = app.add_subcommand("log", "inspect the log");
+  log_cmd->require_subcommand(1);
+  tidemark::cli::LogDumpOptions dump;
+  dump.data_dir = "./data";
+  auto* ld = log_cmd->add_subcommand("dump", "print one JSON object per record");
+  ld->add_option("--data", dump.data_dir, "data directory")->capture_default_str();
+  ld->add_option("--topic", dump.topic, "topic name")->required();
+  ld->add_option("--partition", dump.partition, "only this partition");
+  ld->add_option("--from", dump.from, "first offset");
+  ld->add_option("--limit", dump.limit, "print at most this many records");
+  ld->callback([&] { rc = tidemark::cli::LogDump(dump); });
+
+  // loadgen
+  auto* lg = app.add_subcommand("loadgen", "send realistic synthetic events and measure");
+  tidemark::cli::LoadgenOptions lo;
+  lg->add_option("--url", lo.url, "server URL, e.g. http://127.0.0.1:8080 (omit to only --out)");
+  lg->add_option("--key", lo.key, "write key");
+  lg->add_option("--events", lo.events, "events to send")->capture_default_str();
+  lg->add_option("--batch", lo.batch, "events per request")->capture_default_str();
+  lg->add_option("--connections", lo.connections, "keep-alive connections")->capture_default_str();
+  lg->add_option("--dup-rate", lo.dup_rate, "share of retried duplicates")->capture_default_str();
+  lg->add_option("--late-rate", lo.late_rate, "share of late events")->capture_default_str();
+  lg->add_option("--invalid-rate", lo.invalid_rate, "share of invalid events")->capture_default_str();
+  lg->add_option("--seed", lo.seed, "random seed")->capture_default_str();
+  lg->add_option("--users", lo.users, "distinct users")->capture_default_str();
+  lg->add_option("--start-ms", lo.start_ms, "event time of the first event (epoch ms; default now - span)");
+  lg->add_option("--span-ms", lo.span_ms, "event times spread over this span")->capture_default_str();
+  lg->add_flag("--sent-at", lo.sent_at, "add sent_at to each batch");
+  lg->add_option("--compression", lo.compression, "none|gzip|zstd")->capture_default_str();
+  lg->add_option("--out", lo.out, "also write the events as JSON lines to this file");
+  lg->add_option("--acked-out", lo.acked_out, "append event_ids of acknowledged events to this file");
+  lg->add_option("--retry-timeout-ms", lo.retry_timeout_ms, "retry a batch this long")->capture_default_str();
+  lg->add_flag("--json", lo.json, "print a JSON summary");
+  lg->callback([&] {
+    auto summary = tidemark::cli::RunLoadgen(lo);
+    if (!summary.ok()) {
+      std::fprintf(stderr, "tidemark loadgen: %s\n", summary.status().ToString().c_str());
+      rc = 1;
+      return;
+    }
+    if (lo.url.empty()) return;
+    std::cout << (lo.json ? tidemark::cli::SummaryJson(*summary) + "\n" : tidemark::cli::SummaryText(*summary));
+    if (summary->failed_batches > 0) rc = 1;
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return rc;
+}
