@@ -1,6 +1,7 @@
 #include "stream/dedup_filter.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "common/hashing.h"
@@ -19,34 +20,38 @@ uint64_t Mix64(uint64_t x) {  // splitmix64 finaliser: a second, independent buc
   return x ^ (x >> 31);
 }
 
-int HexValue(char c, bool upper) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (!upper && c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (upper && c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Hex digit value in the low nibble; bit 4 marks a-f, bit 5 marks A-F, 0xff not hex.
+constexpr std::array<uint8_t, 256> kHexTable = [] {
+  std::array<uint8_t, 256> t{};
+  for (auto& v : t) v = 0xff;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<uint8_t>(0x10 | (c - 'a' + 10));
+  for (int c = 'A'; c <= 'F'; ++c) t[c] = static_cast<uint8_t>(0x20 | (c - 'A' + 10));
+  return t;
+}();
 
-// Parses exactly 32 hex digits of one case (dashes skipped at the UUID positions).
-bool ParseHex128(std::string_view id, bool uuid, bool upper, uint64_t* hi, uint64_t* lo) {
-  uint64_t h = 0, l = 0;
+// Parses 32 hex digits of one case (dashes at the UUID positions when uuid); *upper says
+// which case (digits-only counts as lower). False for anything else, mixed case included.
+bool ParseHex128(std::string_view id, bool uuid, bool* upper, uint64_t* hi, uint64_t* lo) {
+  uint64_t words[2] = {0, 0};
+  uint8_t flags = 0;
   int digits = 0;
   for (size_t i = 0; i < id.size(); ++i) {
     if (uuid && (i == 8 || i == 13 || i == 18 || i == 23)) {
       if (id[i] != '-') return false;
       continue;
     }
-    int v = HexValue(id[i], upper);
-    if (v < 0) return false;
-    if (digits < 16) {
-      h = h << 4 | static_cast<uint64_t>(v);
-    } else {
-      l = l << 4 | static_cast<uint64_t>(v);
-    }
+    uint8_t v = kHexTable[static_cast<uint8_t>(id[i])];
+    if (v == 0xff) return false;
+    flags |= v;
+    words[digits >> 4] = words[digits >> 4] << 4 | (v & 0xf);
     ++digits;
   }
-  *hi = h;
-  *lo = l;
-  return digits == 32;
+  if (digits != 32 || (flags & 0x30) == 0x30) return false;
+  *upper = (flags & 0x20) != 0;
+  *hi = words[0];
+  *lo = words[1];
+  return true;
 }
 
 constexpr uint16_t KindOf(uint16_t tag) { return tag & 7; }
@@ -57,24 +62,38 @@ constexpr int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) 
 DedupFilter::DedupFilter(Options options) : options_(options) {
   if (!options_.hasher) options_.hasher = DefaultHasher;
   ttl_minutes_ = (options_.ttl_ms + 59999) / 60000;
-  ResetTable(16);
+  ResetTable(1);
 }
 
-void DedupFilter::ResetTable(size_t buckets) {
-  buckets_.assign(buckets, Bucket{});
-  tags_.assign(buckets * 4, 0);
+void DedupFilter::ResetTable(size_t buckets_per_segment) {
+  segments_.assign(size_t{1} << kSegmentBits, Segment{});
+  for (Segment& seg : segments_) {
+    seg.buckets.assign(buckets_per_segment, Bucket{});
+    seg.tags.assign(buckets_per_segment * 4, 0);
+  }
+}
+
+template <typename Fn>
+void DedupFilter::ForEachEntry(Fn&& fn) {
+  for (Segment& seg : segments_) {
+    for (size_t b = 0; b < seg.buckets.size(); ++b) {
+      for (int i = 0; i < 4; ++i) {
+        if (KindOf(seg.tags[b * 4 + i]) != kEmpty) fn(seg.buckets[b].slots[i], seg.tags[b * 4 + i]);
+      }
+    }
+  }
+  for (auto& [slot, tag] : stash_) fn(slot, tag);
 }
 
 DedupFilter::Key DedupFilter::MakeKey(std::string_view id) const {
   Key k;
   if (id.size() == 32 || id.size() == 36) {
-    bool uuid = id.size() == 36;
-    for (bool upper : {false, true}) {
-      if (ParseHex128(id, uuid, upper, &k.slot.hi, &k.slot.lo)) {
-        k.kind = uuid ? (upper ? kUuidUpper : kUuidLower) : (upper ? kHexUpper : kHexLower);
-        k.position_hash = PositionHash(k.slot, k.kind);
-        return k;
-      }
+    const bool uuid = id.size() == 36;
+    bool upper = false;
+    if (ParseHex128(id, uuid, &upper, &k.slot.hi, &k.slot.lo)) {
+      k.kind = uuid ? (upper ? kUuidUpper : kUuidLower) : (upper ? kHexUpper : kHexLower);
+      k.position_hash = PositionHash(k.slot, k.kind);
+      return k;
     }
   }
   k.kind = kOther;
@@ -91,11 +110,13 @@ uint64_t DedupFilter::PositionHash(const Slot& s, uint16_t kind) const {
   return options_.hasher(std::string_view(bytes, 16));
 }
 
-size_t DedupFilter::Bucket1(uint64_t h) const {
-  return static_cast<size_t>((static_cast<unsigned __int128>(h) * buckets_.size()) >> 64);
+// The top kSegmentBits of h chose the segment; the rest chooses the first bucket, an
+// independent mix of h the second.
+size_t DedupFilter::Bucket1(const Segment& seg, uint64_t h) {
+  return static_cast<size_t>((static_cast<unsigned __int128>(h << kSegmentBits) * seg.buckets.size()) >> 64);
 }
-size_t DedupFilter::Bucket2(uint64_t h) const {
-  return static_cast<size_t>((static_cast<unsigned __int128>(Mix64(h)) * buckets_.size()) >> 64);
+size_t DedupFilter::Bucket2(const Segment& seg, uint64_t h) {
+  return static_cast<size_t>((static_cast<unsigned __int128>(Mix64(h)) * seg.buckets.size()) >> 64);
 }
 
 std::string_view DedupFilter::ArenaId(uint64_t offset) const {
@@ -117,10 +138,14 @@ bool DedupFilter::Matches(const Slot& s, uint16_t tag, const Key& key, std::stri
 }
 
 bool DedupFilter::Contains(const Key& key, std::string_view id) const {
-  for (size_t b : {Bucket1(key.position_hash), Bucket2(key.position_hash)}) {
-    const Bucket& bucket = buckets_[b];
+  const Segment& seg = segments_[key.position_hash >> (64 - kSegmentBits)];
+  const size_t b1 = Bucket1(seg, key.position_hash), b2 = Bucket2(seg, key.position_hash);
+  __builtin_prefetch(&seg.buckets[b2]);  // both candidate lines load in parallel
+  __builtin_prefetch(&seg.tags[b2 * 4]);
+  for (size_t b : {b1, b2}) {
+    const Bucket& bucket = seg.buckets[b];
     for (int i = 0; i < 4; ++i) {
-      if (Matches(bucket.slots[i], tags_[b * 4 + i], key, id)) return true;
+      if (Matches(bucket.slots[i], seg.tags[b * 4 + i], key, id)) return true;
     }
   }
   for (const auto& [slot, tag] : stash_) {
@@ -129,54 +154,70 @@ bool DedupFilter::Contains(const Key& key, std::string_view id) const {
   return false;
 }
 
-bool DedupFilter::Place(Slot slot, uint16_t tag) {
-  uint64_t h = PositionHash(slot, KindOf(tag));
-  size_t b = Bucket1(h);
-  for (size_t candidate : {b, Bucket2(h)}) {
+bool DedupFilter::Place(Segment& seg, Slot slot, uint16_t tag, uint64_t h) {
+  size_t b = Bucket1(seg, h);
+  for (size_t candidate : {b, Bucket2(seg, h)}) {
     for (int i = 0; i < 4; ++i) {
-      if (KindOf(tags_[candidate * 4 + i]) == kEmpty) {
-        buckets_[candidate].slots[i] = slot;
-        tags_[candidate * 4 + i] = tag;
+      if (KindOf(seg.tags[candidate * 4 + i]) == kEmpty) {
+        seg.buckets[candidate].slots[i] = slot;
+        seg.tags[candidate * 4 + i] = tag;
+        ++seg.size;
         return true;
       }
     }
   }
-  // Random-walk cuckoo: evict a resident to its other bucket, up to a bound.
-  for (int kick = 0; kick < 500; ++kick) {
+  // Random-walk cuckoo: evict a resident to its other bucket (same segment: same top bits).
+  for (int kick = 0; kick < 250; ++kick) {
     kick_seed_ = Mix64(kick_seed_);
     int i = static_cast<int>(kick_seed_ & 3);
-    std::swap(buckets_[b].slots[i], slot);
-    std::swap(tags_[b * 4 + i], tag);
+    std::swap(seg.buckets[b].slots[i], slot);
+    std::swap(seg.tags[b * 4 + i], tag);
     uint64_t vh = PositionHash(slot, KindOf(tag));
-    size_t b1 = Bucket1(vh), b2 = Bucket2(vh);
+    size_t b1 = Bucket1(seg, vh), b2 = Bucket2(seg, vh);
     b = (b == b1) ? b2 : b1;
     for (int j = 0; j < 4; ++j) {
-      if (KindOf(tags_[b * 4 + j]) == kEmpty) {
-        buckets_[b].slots[j] = slot;
-        tags_[b * 4 + j] = tag;
+      if (KindOf(seg.tags[b * 4 + j]) == kEmpty) {
+        seg.buckets[b].slots[j] = slot;
+        seg.tags[b * 4 + j] = tag;
+        ++seg.size;
         return true;
       }
     }
   }
   // The homeless entry is never lost: the stash holds it (possibly beyond its limit while a
-  // grow is pending; Grow re-places everything).
+  // grow is pending; Grow re-places the segment's stashed entries too).
   stash_.emplace_back(slot, tag);
   return stash_.size() <= kStashLimit;
 }
 
-void DedupFilter::Grow() {
-  std::vector<std::pair<Slot, uint16_t>> all;
-  all.reserve(size_);
-  for (size_t b = 0; b < buckets_.size(); ++b) {
+void DedupFilter::Grow(Segment& seg) {
+  const size_t segment_index = static_cast<size_t>(&seg - segments_.data());
+  std::vector<Bucket> old_buckets;
+  std::vector<uint16_t> old_tags;
+  old_buckets.swap(seg.buckets);
+  old_tags.swap(seg.tags);
+  // 1.25x keeps the load between ~74 % and ~92 %: about 19.5-24.5 bytes per live id.
+  const size_t n = old_buckets.size() + old_buckets.size() / 4 + 1;
+  seg.buckets.assign(n, Bucket{});
+  seg.tags.assign(n * 4, 0);
+  seg.size = 0;
+  for (size_t b = 0; b < old_buckets.size(); ++b) {
     for (int i = 0; i < 4; ++i) {
-      if (KindOf(tags_[b * 4 + i]) != kEmpty) all.emplace_back(buckets_[b].slots[i], tags_[b * 4 + i]);
+      uint16_t tag = old_tags[b * 4 + i];
+      if (KindOf(tag) == kEmpty) continue;
+      const Slot& slot = old_buckets[b].slots[i];
+      (void)Place(seg, slot, tag, PositionHash(slot, KindOf(tag)));
     }
   }
-  all.insert(all.end(), stash_.begin(), stash_.end());
-  stash_.clear();
-  // 1.25x keeps the load between ~75 % and ~94 %: about 18-24 bytes per live id.
-  ResetTable(buckets_.size() + buckets_.size() / 4 + 1);
-  for (const auto& [slot, tag] : all) (void)Place(slot, tag);
+  // Stashed entries of this segment get another chance in the larger table.
+  std::vector<std::pair<Slot, uint16_t>> stashed;
+  std::erase_if(stash_, [&](const std::pair<Slot, uint16_t>& e) {
+    uint64_t h = PositionHash(e.first, KindOf(e.second));
+    if ((h >> (64 - kSegmentBits)) != segment_index) return false;
+    stashed.push_back(e);
+    return true;
+  });
+  for (const auto& [slot, tag] : stashed) (void)Place(seg, slot, tag, PositionHash(slot, KindOf(tag)));
 }
 
 bool DedupFilter::Expired(uint16_t tag) const {
@@ -189,7 +230,10 @@ bool DedupFilter::Expired(uint16_t tag) const {
 }
 
 void DedupFilter::Clear() {
-  for (auto& t : tags_) t = 0;
+  for (Segment& seg : segments_) {
+    for (auto& t : seg.tags) t = 0;
+    seg.size = 0;
+  }
   stash_.clear();
   arena_.clear();
   arena_garbage_ = 0;
@@ -197,13 +241,16 @@ void DedupFilter::Clear() {
 }
 
 void DedupFilter::Sweep() {
-  for (size_t b = 0; b < buckets_.size(); ++b) {
-    for (int i = 0; i < 4; ++i) {
-      uint16_t& tag = tags_[b * 4 + i];
-      if (KindOf(tag) == kEmpty || !Expired(tag)) continue;
-      if (KindOf(tag) == kOther) arena_garbage_ += ArenaId(buckets_[b].slots[i].hi).size() + 1;
-      tag = 0;
-      --size_;
+  for (Segment& seg : segments_) {
+    for (size_t b = 0; b < seg.buckets.size(); ++b) {
+      for (int i = 0; i < 4; ++i) {
+        uint16_t& tag = seg.tags[b * 4 + i];
+        if (KindOf(tag) == kEmpty || !Expired(tag)) continue;
+        if (KindOf(tag) == kOther) arena_garbage_ += ArenaId(seg.buckets[b].slots[i].hi).size() + 1;
+        tag = 0;
+        --seg.size;
+        --size_;
+      }
     }
   }
   std::erase_if(stash_, [&](const std::pair<Slot, uint16_t>& e) {
@@ -218,16 +265,12 @@ void DedupFilter::Sweep() {
 void DedupFilter::CompactArena() {
   std::string fresh;
   fresh.reserve(arena_.size() - arena_garbage_);
-  auto move = [&](Slot& s, uint16_t tag) {
+  ForEachEntry([&](Slot& s, uint16_t& tag) {
     if (KindOf(tag) != kOther) return;
     std::string_view id = ArenaId(s.hi);
     s.hi = fresh.size();
     internal::ByteWriter(&fresh).Str(id);
-  };
-  for (size_t b = 0; b < buckets_.size(); ++b) {
-    for (int i = 0; i < 4; ++i) move(buckets_[b].slots[i], tags_[b * 4 + i]);
-  }
-  for (auto& [slot, tag] : stash_) move(slot, tag);
+  });
   arena_.swap(fresh);
   arena_garbage_ = 0;
 }
@@ -255,21 +298,26 @@ DedupResult DedupFilter::CheckAndInsert(std::string_view id, int64_t received_at
   }
   if (Contains(key, id)) return DedupResult::kDuplicate;
   if (static_cast<int64_t>(size_) >= options_.max_keys) return DedupResult::kFull;
-  if (size_ + 1 > buckets_.size() * 4 * 94 / 100) Grow();
+  Segment& seg = SegmentOf(segments_, key.position_hash);
+  if (seg.size + 1 > seg.buckets.size() * 4 * 92 / 100) Grow(seg);
   Slot slot = key.slot;
   if (key.kind == kOther) slot.hi = ArenaAppend(id);
   int64_t minute = FloorDiv(received_at_ms, 60000);
   uint16_t tag = static_cast<uint16_t>(((minute % kMinuteMod + kMinuteMod) % kMinuteMod) << 3 | key.kind);
   ++size_;
-  if (!Place(slot, tag)) {
-    Grow();  // if even that leaves the stash over its limit, later new ids get kFull
+  if (!Place(seg, slot, tag, key.position_hash)) {
+    Grow(seg);  // if even that leaves the stash over its limit, later new ids get kFull
   }
   return DedupResult::kNew;
 }
 
 size_t DedupFilter::MemoryBytes() const {
-  return buckets_.capacity() * sizeof(Bucket) + tags_.capacity() * sizeof(uint16_t) +
-         arena_.capacity() + stash_.capacity() * sizeof(std::pair<Slot, uint16_t>);
+  size_t n = arena_.capacity() + stash_.capacity() * sizeof(std::pair<Slot, uint16_t>) +
+             segments_.capacity() * sizeof(Segment);
+  for (const Segment& seg : segments_) {
+    n += seg.buckets.capacity() * sizeof(Bucket) + seg.tags.capacity() * sizeof(uint16_t);
+  }
+  return n;
 }
 
 void DedupFilter::AppendTo(std::string* out) const {
@@ -287,9 +335,11 @@ void DedupFilter::AppendTo(std::string* out) const {
       w.U64(s.hi);
     }
   };
-  for (size_t b = 0; b < buckets_.size(); ++b) {
-    for (int i = 0; i < 4; ++i) {
-      if (KindOf(tags_[b * 4 + i]) != kEmpty) put(buckets_[b].slots[i], tags_[b * 4 + i]);
+  for (const Segment& seg : segments_) {
+    for (size_t b = 0; b < seg.buckets.size(); ++b) {
+      for (int i = 0; i < 4; ++i) {
+        if (KindOf(seg.tags[b * 4 + i]) != kEmpty) put(seg.buckets[b].slots[i], seg.tags[b * 4 + i]);
+      }
     }
   }
   for (const auto& [slot, tag] : stash_) put(slot, tag);
@@ -304,7 +354,7 @@ Status DedupFilter::Restore(std::string_view in) {
     return Status::Corruption("dedup state: bad header");
   }
   Clear();
-  ResetTable(std::max<size_t>(16, n * 100 / 80 / 4 + 1));
+  ResetTable(std::max<size_t>(1, (n >> kSegmentBits) * 100 / 80 / 4 + 1));
   clock_ms_ = clock;
   last_sweep_minute_ = sweep;
   for (uint64_t i = 0; i < n; ++i) {
@@ -322,7 +372,10 @@ Status DedupFilter::Restore(std::string_view in) {
       return Status::Corruption("dedup state: truncated entry " + std::to_string(i));
     }
     ++size_;
-    if (!Place(s, tag)) Grow();
+    const uint64_t h = PositionHash(s, KindOf(tag));
+    Segment& seg = SegmentOf(segments_, h);
+    if (seg.size + 1 > seg.buckets.size() * 4 * 92 / 100) Grow(seg);
+    if (!Place(seg, s, tag, h)) Grow(seg);
   }
   if (!r.done()) return Status::Corruption("dedup state: trailing bytes");
   return Status::Ok();

@@ -5,8 +5,10 @@
 // is exact with no hash involved. Any other id is stored as a 64-bit hash plus a reference
 // to its full bytes in an arena, and a hash match is confirmed by comparing those bytes, so a
 // hash collision can never drop a new event. The table is a bucketised cuckoo hash (4 slots
-// of 16 bytes = one cache line per bucket, 2 candidate buckets per id) that stays correct up
-// to ~95 % load; ids that cannot be placed go to a small stash.
+// of 16 bytes = one cache line per bucket, 2 candidate buckets per id) that works up to
+// ~95 % load; ids that cannot be placed go to a small stash. It is split into 256 segments
+// by hash that grow independently by 1.25x, so the load stays high (few bytes per id) while
+// each re-hash touches a cache-sized segment instead of the whole table.
 //
 // Time: each id is stamped with the minute of its record's received_at (gateway time, the
 // log record timestamp). The filter's clock is the largest received_at seen, so replays see
@@ -79,27 +81,37 @@ class DedupFilter {
     uint64_t position_hash = 0;
   };
 
+  struct Segment {
+    std::vector<Bucket> buckets;
+    std::vector<uint16_t> tags;  // 4 per bucket
+    size_t size = 0;
+  };
+  static constexpr int kSegmentBits = 8;
+
   Key MakeKey(std::string_view id) const;
   uint64_t PositionHash(const Slot& s, uint16_t kind) const;
   bool Matches(const Slot& s, uint16_t tag, const Key& key, std::string_view id) const;
   bool Contains(const Key& key, std::string_view id) const;
-  // Places (slot, tag) without checking for presence; false when the table must grow.
-  bool Place(Slot slot, uint16_t tag);
-  void Grow();
+  static Segment& SegmentOf(std::vector<Segment>& segments, uint64_t h) { return segments[h >> (64 - kSegmentBits)]; }
+  // Places (slot, tag) in its segment without checking for presence; false when the
+  // segment must grow (the entry is then in the stash, never lost).
+  bool Place(Segment& seg, Slot slot, uint16_t tag, uint64_t h);
+  void Grow(Segment& seg);
   void Sweep();
   void Clear();
   bool Expired(uint16_t tag) const;
   void CompactArena();
   std::string_view ArenaId(uint64_t offset) const;
   uint64_t ArenaAppend(std::string_view id);
-  size_t Bucket1(uint64_t h) const;
-  size_t Bucket2(uint64_t h) const;
-  void ResetTable(size_t buckets);
+  static size_t Bucket1(const Segment& seg, uint64_t h);
+  static size_t Bucket2(const Segment& seg, uint64_t h);
+  void ResetTable(size_t buckets_per_segment);
+  template <typename Fn>
+  void ForEachEntry(Fn&& fn);  // fn(Slot&, uint16_t& tag) over occupied slots and the stash
 
   Options options_;
   int64_t ttl_minutes_;
-  std::vector<Bucket> buckets_;
-  std::vector<uint16_t> tags_;  // 4 per bucket
+  std::vector<Segment> segments_;
   std::vector<std::pair<Slot, uint16_t>> stash_;
   std::string arena_;           // varint length + bytes of each non-canonical id
   size_t arena_garbage_ = 0;

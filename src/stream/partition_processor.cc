@@ -234,13 +234,14 @@ PartitionProcessor::Outcome PartitionProcessor::ProcessEvent(const log::StoredRe
   cell.dirty = true;
   WindowAggregate& agg = cell.agg;
   agg.events++;
-  agg.users.AddHash(Hash64(e.user_key));
+  const uint64_t user_hash = Hash64(e.user_key);
+  agg.users.AddHash(user_hash);
   if (e.numeric_present) {
     for (size_t i = 0; i < options_.numeric_properties.size(); ++i) {
       if (e.numeric_present & (1u << i)) agg.props[i].second.Add(e.numeric[i]);
     }
   }
-  Sessionize(e, window_start, dims_buf_, cell);
+  Sessionize(e, user_hash, window_start, dims_buf_, cell);
   day->on_time++;
   CountLateStats(record.timestamp_ms, false);
 
@@ -254,13 +255,12 @@ PartitionProcessor::Outcome PartitionProcessor::ProcessEvent(const log::StoredRe
   return Outcome::kOnTime;
 }
 
-void PartitionProcessor::Sessionize(const StreamEvent& e, int64_t window_start, const std::string& dims,
-                                    Cell& cell) {
+void PartitionProcessor::Sessionize(const StreamEvent& e, uint64_t user_hash, int64_t window_start,
+                                    const std::string& dims, Cell& cell) {
   const int64_t t = e.event_time_ms;
   const int64_t gap = options_.session_gap_ms;
-  auto it = sessions_.find(e.user_key);
-  if (it != sessions_.end()) {
-    UserSession& s = it->second;
+  if (UserSession* found = sessions_.Find(e.user_key, user_hash)) {
+    UserSession& s = *found;
     if (t >= s.start - gap && t <= s.last + gap) {  // within the session, possibly out of order
       s.start = std::min(s.start, t);
       s.last = std::max(s.last, t);
@@ -279,7 +279,7 @@ void PartitionProcessor::Sessionize(const StreamEvent& e, int64_t window_start, 
     s = UserSession{t, t, 1, window_start, dims};
   } else {
     if (static_cast<int64_t>(sessions_.size()) >= options_.max_open_sessions) EnforceSessionBound();
-    sessions_.emplace(std::string(e.user_key), UserSession{t, t, 1, window_start, dims});
+    sessions_.Insert(e.user_key, user_hash, UserSession{t, t, 1, window_start, dims});
   }
   cell.agg.sessions++;
   session_cells_[{window_start, dims}].open++;
@@ -300,12 +300,13 @@ void PartitionProcessor::CloseExpiredSessions() {
   // Closing order must not depend on hash-table layout (it differs after a restore): the
   // sketches only receive whole-millisecond durations and integer counts, whose sums are
   // exact in any order, so iteration order cannot change a result.
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (it->second.last + options_.session_gap_ms <= wm) {
-      CloseSession(it->second);
-      it = sessions_.erase(it);
+  auto& entries = sessions_.entries();
+  for (size_t i = 0; i < entries.size();) {
+    if (entries[i].value.last + options_.session_gap_ms <= wm) {
+      CloseSession(entries[i].value);
+      sessions_.EraseAt(i);  // the last entry moves to i: look at i again
     } else {
-      ++it;
+      ++i;
     }
   }
 }
@@ -315,15 +316,15 @@ void PartitionProcessor::EnforceSessionBound() {
   // is deterministic).
   std::vector<std::pair<int64_t, std::string_view>> by_last;
   by_last.reserve(sessions_.size());
-  for (const auto& [key, s] : sessions_) by_last.emplace_back(s.last, key);
+  for (const auto& entry : sessions_.entries()) by_last.emplace_back(entry.value.last, entry.key);
   size_t n = std::max<size_t>(1, by_last.size() / 10);
   std::nth_element(by_last.begin(), by_last.begin() + static_cast<std::ptrdiff_t>(n - 1), by_last.end());
   std::vector<std::string> victims;
   for (size_t i = 0; i < n; ++i) victims.emplace_back(by_last[i].second);
   for (const auto& key : victims) {
-    auto it = sessions_.find(key);
-    CloseSession(it->second);
-    sessions_.erase(it);
+    size_t index = sessions_.FindIndex(key, Hash64(key));
+    CloseSession(sessions_.entries()[index].value);
+    sessions_.EraseAt(index);
     ++forced_session_closes_;
   }
 }
@@ -396,7 +397,8 @@ size_t PartitionProcessor::StateBytesEstimate() const {
     for (const auto& [dims, cell] : cells) n += dims.capacity() + cell.agg.MemoryBytes();
   }
   for (const auto& [key, cell] : session_cells_) n += key.second.capacity() + cell.agg.MemoryBytes();
-  n += sessions_.size() * (sizeof(UserSession) + 64);
+  n += sessions_.MemoryBytes();
+  for (const auto& entry : sessions_.entries()) n += entry.value.dims.capacity();
   return n;
 }
 
@@ -444,13 +446,13 @@ void PartitionProcessor::AppendState(std::string* out) const {
     w.I64(ws);
     cell.agg.AppendTo(out);
   }
-  std::vector<const std::pair<const std::string, UserSession>*> users;
-  for (const auto& entry : sessions_) users.push_back(&entry);
-  std::sort(users.begin(), users.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  std::vector<const internal::FlatStringMap<UserSession>::Entry*> users;
+  for (const auto& entry : sessions_.entries()) users.push_back(&entry);
+  std::sort(users.begin(), users.end(), [](auto* a, auto* b) { return a->key < b->key; });
   w.Var(users.size());
   for (const auto* entry : users) {
-    const UserSession& s = entry->second;
-    w.Str(entry->first);
+    const UserSession& s = entry->value;
+    w.Str(entry->key);
     w.I64(s.start);
     w.I64(s.last);
     w.Var(s.events);
@@ -544,7 +546,8 @@ Status PartitionProcessor::RestoreState(std::string_view in) {
       return corrupt("truncated session");
     }
     s.events = static_cast<uint32_t>(events);
-    sessions_.emplace(std::move(key), std::move(s));
+    if (sessions_.FindIndex(key, Hash64(key)) != sessions_.npos) return corrupt("repeated session key");
+    sessions_.Insert(key, Hash64(key), std::move(s));
   }
   ledger_.clear();
   if (!r.Var(&n)) return corrupt("truncated ledger");

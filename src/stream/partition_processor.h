@@ -36,6 +36,7 @@
 #include "log/log.h"
 #include "stream/dedup_filter.h"
 #include "stream/event_decoder.h"
+#include "stream/flat_string_map_internal.h"
 #include "stream/user_agent.h"
 #include "stream/window_aggregate.h"
 
@@ -138,7 +139,8 @@ class PartitionProcessor {
   Outcome ProcessDlq(const log::StoredRecord& record);
   void BuildDims(const StreamEvent& e, std::string_view platform, const UserAgentInfo& ua, std::string* out) const;
   Cell& WindowCell(int64_t window_start, const std::string& dims);
-  void Sessionize(const StreamEvent& e, int64_t window_start, const std::string& dims, Cell& cell);
+  void Sessionize(const StreamEvent& e, uint64_t user_hash, int64_t window_start, const std::string& dims,
+                  Cell& cell);
   void CloseSession(const UserSession& s);
   void CloseExpiredSessions();
   void EnforceSessionBound();
@@ -161,7 +163,7 @@ class PartitionProcessor {
   std::map<std::pair<int64_t, std::string>, SessionCell> session_cells_;
   std::map<std::pair<int64_t, std::string>, Cell> late_cells_;
   std::map<int64_t, Cell> dlq_cells_;
-  std::unordered_map<std::string, UserSession, StringHash, std::equal_to<>> sessions_;
+  internal::FlatStringMap<UserSession> sessions_;  // by user key
   int64_t last_session_scan_ = INT64_MIN;  // watermark at the last expiry scan
   std::map<int64_t, LedgerCounts> ledger_;
   struct MinuteStats {
