@@ -13,7 +13,9 @@ constexpr int64_t kDayMs = 86'400'000;
 constexpr std::string_view kOverflowValue = "__overflow__";
 constexpr uint8_t kStateVersion = 1;
 
+// Floor to a multiple of unit; the "no time yet" sentinel INT64_MIN stays itself.
 int64_t FloorTo(int64_t t, int64_t unit) {
+  if (t < INT64_MIN + unit) return INT64_MIN;
   int64_t q = t / unit;
   if (t % unit != 0 && t < 0) --q;
   return q * unit;
@@ -247,7 +249,7 @@ PartitionProcessor::Outcome PartitionProcessor::ProcessEvent(const log::StoredRe
 
   // Close sessions the watermark has passed, once per minute of watermark progress.
   int64_t wm = watermark_ms();
-  if (FloorTo(wm, kWindowMs) != FloorTo(last_session_scan_, kWindowMs) || last_session_scan_ == INT64_MIN) {
+  if (last_session_scan_ == INT64_MIN || FloorTo(wm, kWindowMs) != FloorTo(last_session_scan_, kWindowMs)) {
     last_session_scan_ = wm;
     CloseExpiredSessions();
     PruneRetained();
