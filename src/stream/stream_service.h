@@ -35,7 +35,7 @@
 namespace tidemark::stream {
 
 // The late-data alert condition: late events above the threshold share of all events over
-// the last window (stream.late_alert_ratio of stream.late_alert_window_ms, by received_at).
+// the last five minutes of received_at (threshold: stream.late_alert_ratio).
 struct LateAlert {
   bool firing = false;
   double ratio = 0;
