@@ -126,12 +126,11 @@ int main(int argc, char** argv) {
         rng() % 256, rng() % 256, p.user_agent, kLocales[rng() % 5], p.device_type, kVersions[rng() % 4]);
     const uint64_t item = rng() % 100000;
     if (std::string_view(e.event_type) == "purchase") {
-      e.properties_json = fmt::format(R"({{"order_id":"o-{}-{}","revenue":{}.{:02},"currency":"USD","items":{}}})",
-                                      user, item, 10 + rng() % 500, rng() % 100, 1 + rng() % 5);
+      e.properties_json = fmt::format(R"({{"order_id":"o-{}","revenue":{}.{:02},"items":{}}})", item,
+                                      10 + rng() % 500, rng() % 100, 1 + rng() % 5);
     } else {
       e.properties_json = fmt::format(
-          R"({{"url":"https://shop.example.com/p/{}","referrer":"https://search.example.org/?q=item+{}","duration_ms":{}}})",
-          item, item % 997, 200 + rng() % 30000);
+          R"({{"url":"https://shop.example.com/p/{}","duration_ms":{}}})", item, 200 + rng() % 30000);
     }
     std::string json = tidemark::event::EventToJson(e);
     bytes += json.size();
