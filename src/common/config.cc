@@ -45,6 +45,22 @@ const std::vector<SettingDef> kSettings = {
     {"topics.server_events.partitions", T::kInt, "4", "partitions of server-events (key service)"},
     {"topics.dlq_events.partitions", T::kInt, "1", "partitions of dlq-events"},
     {"topics.late_events.partitions", T::kInt, "1", "partitions of late-events"},
+    // stream (per partition task unless stated)
+    {"stream.dedup_ttl_ms", T::kInt, "3600000", "an event_id seen within this much received_at time is a duplicate"},
+    {"stream.dedup_max_keys", T::kInt, "4000000", "live event ids kept per partition (~18-24 bytes each); when full the task pauses, records stay in the log"},
+    {"stream.allowed_lateness_ms", T::kInt, "7200000", "watermark = max event time minus this; older windows are final and later events go to late-events"},
+    {"stream.idle_timeout_ms", T::kInt, "60000", "a partition without records for this long no longer holds back the combined watermark"},
+    {"stream.session_gap_ms", T::kInt, "1800000", "inactivity gap that ends a user session"},
+    {"stream.max_open_sessions", T::kInt, "2000000", "open sessions per partition; beyond it the least recently active tenth close early"},
+    {"stream.max_window_cells", T::kInt, "500000", "open (window, dimensions) cells per partition; beyond it new combinations count as __overflow__"},
+    {"stream.dimensions", T::kString, "event_type,platform,app_version", "window dimensions: event_type, platform, app_version, source, browser, os, device_class, device_type"},
+    {"stream.numeric_properties", T::kString, "revenue,duration_ms", "numeric properties summed and sketched (p50/p95/p99) per window"},
+    {"stream.early_result_interval_ms", T::kInt, "5000", "open windows publish early results this often"},
+    {"stream.checkpoint_interval_ms", T::kInt, "10000", "operator state and offsets are checkpointed this often"},
+    {"stream.read_max_bytes", T::kInt, "4194304", "bytes read from the log per poll"},
+    {"stream.late_alert_ratio", T::kDouble, "0.05", "alert when late events exceed this share of the last 5 minutes"},
+    // realtime
+    {"realtime.retention_days", T::kInt, "30", "window aggregates are kept this many days"},
 };
 
 bool ParseInt(std::string_view s, int64_t* out) {

@@ -1,0 +1,181 @@
+// Stream-stage benchmark: replays 1,000,000 loadgen-like canonical events (~460 bytes, ~5 %
+// retried duplicates, ~1.5 % out of order of which a third beyond the allowed lateness)
+// through decode, dedup, enrichment, windows and sessions on one thread — the work of one
+// partition task, without the log — and prints events/s, dedup state bytes per live id and
+// peak RSS. Events are generated before timing starts.
+//
+//   stream_bench [--events N] [--users N] [--ids uuid|loadgen]
+//
+// --ids uuid (default) gives events UUID v4 ids, as browser and mobile SDKs send them;
+// --ids loadgen uses the load generator's free-form "<16 hex>-<8 hex>" ids, which the dedup
+// state must keep in full (hash + bytes), so they cost more per id.
+#include <sys/resource.h>
+#include <time.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "event/event.h"
+#include "log/log.h"
+#include "stream/partition_processor.h"
+
+namespace {
+
+using tidemark::stream::PartitionProcessor;
+using tidemark::stream::RowKind;
+using tidemark::stream::WindowAggregate;
+
+struct Profile {
+  const char* platform;
+  const char* user_agent;
+  const char* device_type;
+};
+const Profile kProfiles[] = {
+    {"web", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36", "desktop"},
+    {"web", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15", "desktop"},
+    {"ios", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148", "mobile"},
+    {"android", "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36", "mobile"},
+};
+const char* kTypes[] = {"page_view", "page_view", "screen_view", "click", "add_to_cart", "purchase", "experiment_exposure"};
+const char* kVersions[] = {"4.12.0", "4.12.1", "4.13.0", "5.0.0"};
+const char* kLocales[] = {"en-US", "en-GB", "de-DE", "fr-FR", "ja-JP"};
+
+class NullSink final : public tidemark::stream::RowSink {
+ public:
+  void Upsert(std::string_view, RowKind, int64_t, std::string_view, const WindowAggregate& v) override {
+    ++rows;
+    events += v.events;
+  }
+  tidemark::Status Flush(std::string_view) override { return tidemark::Status::Ok(); }
+  uint64_t rows = 0, events = 0;
+};
+
+double PeakRssMiB() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+std::string Uuid(std::mt19937_64& rng) {
+  uint64_t a = rng(), b = rng();
+  a = (a & 0xffffffffffff0fffULL) | 0x4000;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48,
+                     b & 0xffffffffffffULL);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t n = 1'000'000, users = 50'000;
+  std::string ids = "uuid";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--events")) n = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--users")) users = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--ids")) ids = argv[i + 1];
+  }
+
+  // ---- generate (not timed) ----
+  std::mt19937_64 rng(1);
+  const int64_t t0 = 1'775'800'800'000;
+  const int64_t span = 600'000;  // ten minutes of event time, as the load generator
+  std::vector<tidemark::log::StoredRecord> records;
+  records.reserve(static_cast<size_t>(n));
+  size_t bytes = 0;
+  int64_t dups = 0, out_of_order = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t now = t0 + span * i / n;
+    if (i > 1000 && rng() % 100 < 5) {  // a retry of a recent event, received again now
+      const auto& orig = records[records.size() - 1 - rng() % 1000];
+      records.push_back({i, now + 1500, orig.key, orig.value});
+      bytes += orig.value.size();
+      ++dups;
+      continue;
+    }
+    tidemark::event::Event e;
+    const int64_t user = static_cast<int64_t>(rng() % static_cast<uint64_t>(users));
+    const Profile& p = kProfiles[user % 4];
+    e.event_id = ids == "uuid" ? Uuid(rng) : fmt::format("{:016x}-{:08x}", 0x9E3779B97F4A7C15ULL ^ i, i);
+    e.event_type = kTypes[rng() % 7];
+    e.timestamp_ms = now - static_cast<int64_t>(rng() % 2000);
+    uint64_t roll = rng() % 1000;
+    if (roll < 5) {
+      e.timestamp_ms -= 3 * 3600'000;  // hours late: beyond the allowed lateness
+      ++out_of_order;
+    } else if (roll < 15) {
+      e.timestamp_ms -= 600'000 + static_cast<int64_t>(rng() % 3000'000);  // within it
+      ++out_of_order;
+    }
+    e.event_time_ms = e.timestamp_ms;
+    e.received_at_ms = now;
+    e.user_id = fmt::format("u-{:07}", user);
+    e.session_id = fmt::format("s-{:07}-{}", user, e.timestamp_ms / 1800'000);
+    e.platform = p.platform;
+    e.source = fmt::format("{}-app", p.platform);
+    e.context_json = fmt::format(
+        R"({{"ip":"203.0.{}.{}","user_agent":"{}","locale":"{}","device_type":"{}","app_version":"{}"}})",
+        rng() % 256, rng() % 256, p.user_agent, kLocales[rng() % 5], p.device_type, kVersions[rng() % 4]);
+    const uint64_t item = rng() % 100000;
+    if (std::string_view(e.event_type) == "purchase") {
+      e.properties_json = fmt::format(R"({{"order_id":"o-{}","revenue":{}.{:02},"items":{}}})", item,
+                                      10 + rng() % 500, rng() % 100, 1 + rng() % 5);
+    } else {
+      e.properties_json = fmt::format(
+          R"({{"url":"https://shop.example.com/p/{}","duration_ms":{}}})", item, 200 + rng() % 30000);
+    }
+    std::string json = tidemark::event::EventToJson(e);
+    bytes += json.size();
+    records.push_back({i, now, e.user_id, std::move(json)});
+  }
+  const double input_rss = PeakRssMiB();
+  if (std::getenv("STREAM_BENCH_PAUSE")) {  // lets a profiler attach to the timed part only
+    fmt::print(stderr, "generated; pid {} pausing 3 s\n", getpid());
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+  }
+
+  // ---- process (timed) ----
+  tidemark::stream::ProcessorOptions options;  // defaults: 1 h dedup TTL, 2 h lateness, 30 min gap
+  PartitionProcessor processor(options, "user-events", 0, PartitionProcessor::Mode::kEvents,
+                               tidemark::stream::NewJsonEventDecoder(options.numeric_properties));
+  NullSink sink;
+  uint64_t outcome[6] = {};
+  // The machine may be shared: thread CPU time says what this thread itself spent.
+  timespec cpu_start{}, cpu_end{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_start);
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < records.size(); ++i) {
+    ++outcome[static_cast<int>(processor.Process(records[i]))];
+    if ((i & 0x3ffff) == 0x3ffff) processor.Emit(&sink);  // early results along the way
+  }
+  processor.Emit(&sink);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_end);
+  const double cpu_seconds = static_cast<double>(cpu_end.tv_sec - cpu_start.tv_sec) +
+                             static_cast<double>(cpu_end.tv_nsec - cpu_start.tv_nsec) / 1e9;
+  const size_t late_records = processor.TakeLateRecords().size();
+
+  fmt::print("stream_bench: {} events ({} ids), {:.0f} bytes/event avg, {} retries, {} out of order\n",
+             records.size(), ids, static_cast<double>(bytes) / static_cast<double>(records.size()), dups,
+             out_of_order);
+  fmt::print("  outcomes: on_time {} late {} duplicate {} undecodable {} backpressure {}\n", outcome[0],
+             outcome[1], outcome[2], outcome[3], outcome[5]);
+  fmt::print("  late side output records: {}; rows upserted: {}\n", late_records, sink.rows);
+  fmt::print("  throughput: {:.0f} events/s on one thread ({:.3f} s wall); {:.0f} events per CPU-second ({:.3f} s CPU)\n",
+             static_cast<double>(records.size()) / seconds, seconds,
+             static_cast<double>(records.size()) / cpu_seconds, cpu_seconds);
+  fmt::print("  dedup: {} live ids, {:.1f} bytes per live id\n", processor.dedup().size(),
+             processor.dedup().BytesPerKey());
+  fmt::print("  open window cells {}, open sessions {}, operator state ~{:.1f} MiB\n", processor.open_window_cells(),
+             processor.open_sessions(), static_cast<double>(processor.StateBytesEstimate()) / (1 << 20));
+  fmt::print("  peak RSS {:.0f} MiB (of which ~{:.0f} MiB is the pre-generated input)\n", PeakRssMiB(), input_rss);
+  return 0;
+}
