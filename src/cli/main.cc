@@ -9,6 +9,7 @@
 #include "cli/loadgen.h"
 #include "common/config.h"
 #include "server/server.h"
+#include "stream/ledger.h"
 
 namespace {
 
@@ -89,6 +90,25 @@ int main(int argc, char** argv) {
   ld->add_option("--from", dump.from, "first offset");
   ld->add_option("--limit", dump.limit, "print at most this many records");
   ld->callback([&] { rc = tidemark::cli::LogDump(dump); });
+
+  // reconcile
+  auto* reconcile = app.add_subcommand("reconcile", "print the per-stage ledger per day and whether it balances");
+  std::string reconcile_data = "./data", reconcile_date;
+  reconcile->add_option("--data", reconcile_data, "data directory")->capture_default_str();
+  reconcile->add_option("--date", reconcile_date, "only this UTC day (YYYY-MM-DD)");
+  reconcile->callback([&] {
+    auto rows = tidemark::stream::ReadLedger(reconcile_data);
+    if (!rows.ok()) {
+      std::fprintf(stderr, "tidemark reconcile: %s\n", rows.status().ToString().c_str());
+      rc = 1;
+      return;
+    }
+    std::vector<tidemark::stream::LedgerRow> selected;
+    for (auto& row : *rows) {
+      if (reconcile_date.empty() || row.day == reconcile_date) selected.push_back(std::move(row));
+    }
+    std::cout << tidemark::stream::RenderLedger(selected);
+  });
 
   // loadgen
   auto* lg = app.add_subcommand("loadgen", "send realistic synthetic events and measure");

@@ -19,6 +19,7 @@
 #include "gateway/gateway.h"
 #include "gateway/key_store.h"
 #include "log/embedded_log.h"
+#include "stream/stream_service.h"
 
 namespace tidemark::server {
 namespace {
@@ -123,18 +124,40 @@ int RunServe(const ServeOptions& options) {
   auto gw = gateway::StartGateway(listen, deps);
   if (!gw.ok()) return Fail(gw.status());
 
+  // The real-time path: one task per partition of user-events and server-events, restored
+  // from its checkpoint and replaying the log from there.
+  stream::StreamService stream_service(log.get(), options.data_dir, config, &metrics,
+                                       &SystemClock::Instance());
+  st = stream_service.Start();
+  if (!st.ok()) return Fail(st);
+  (*gw)->AddRoute("GET", "/v1/query", "read",
+                  [&stream_service](const gateway::HttpRequest& r) { return stream_service.HandleQuery(r); });
+
   auto housekeeper = std::make_unique<Housekeeper>(log.get());
-  (*gw)->SetReady(true);
   const std::string host = listen.substr(0, listen.rfind(':'));
   spdlog::info("tidemark serving on http://{}:{} (data {})", host, (*gw)->port(), options.data_dir);
-  std::printf("tidemark ready: http://%s:%u\n", host.c_str(), (*gw)->port());
+  std::printf("tidemark listening: http://%s:%u\n", host.c_str(), (*gw)->port());
   std::fflush(stdout);
 
+  // Ingestion is open at once (acks only need the log); /readyz turns ready once the stream
+  // tasks have replayed the log up to where it ended at start.
+  bool ready = false;
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    if (!ready && stream_service.ready()) {
+      ready = true;
+      (*gw)->SetReady(true);
+      spdlog::info("recovery and replay finished; ready");
+    }
+    timespec tick{0, 100 * 1000 * 1000};
+    sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGTERM || sig == SIGINT) break;
+  }
   spdlog::info("received {}, draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*gw)->SetReady(false);
   (*gw)->Stop();          // in-flight requests are answered after their appends are durable
+  st = stream_service.Stop();  // final checkpoint
+  if (!st.ok()) spdlog::error("stream: final checkpoint failed: {}", st.ToString());
   housekeeper.reset();
   log->Close();
   spdlog::info("tidemark stopped cleanly");
