@@ -61,6 +61,15 @@ const std::vector<SettingDef> kSettings = {
     {"stream.late_alert_ratio", T::kDouble, "0.05", "alert when late events exceed this share of the last 5 minutes"},
     // realtime
     {"realtime.retention_days", T::kInt, "30", "window aggregates are kept this many days"},
+    // batch
+    {"batch.session_gap_minutes", T::kInt, "30", "silver sessions: a user's events without a session_id start a new session after this much inactivity"},
+    {"batch.correction_interval_minutes", T::kInt, "60", "how often the scheduler runs the correction that rebuilds dates whose bronze changed (late events)"},
+    {"batch.retention_days", T::kInt, "30", "gold retention reports days 1 … N after the first-seen date"},
+    {"batch.ab_conversion_event", T::kString, "purchase", "A/B results: the event type that counts as a conversion"},
+    {"batch.ab_conversion_window_hours", T::kInt, "168", "A/B results: a conversion counts within this long after the user's first exposure"},
+    {"batch.ab_control_variant", T::kString, "control", "A/B results: the variant others are compared with"},
+    {"batch.ab_srm_p_threshold", T::kDouble, "0.001", "A/B results: a sample-ratio-mismatch chi-square p-value below this flags a broken split"},
+    {"batch.threads", T::kInt, "2", "threads the batch jobs use to read and write lake files"},
 };
 
 bool ParseInt(std::string_view s, int64_t* out) {
