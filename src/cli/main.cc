@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/batch_command.h"
 #include "cli/commands.h"
 #include "cli/loadgen.h"
 #include "common/config.h"
@@ -108,6 +109,33 @@ int main(int argc, char** argv) {
       if (reconcile_date.empty() || row.day == reconcile_date) selected.push_back(std::move(row));
     }
     std::cout << tidemark::stream::RenderLedger(selected);
+    rc = tidemark::cli::ReconcileBatchLayers(reconcile_data, reconcile_date);
+  });
+
+  // batch run
+  auto* batch_cmd = app.add_subcommand("batch", "silver and gold batch jobs");
+  batch_cmd->require_subcommand(1);
+  std::string batch_data = "./data", batch_date, batch_through;
+  auto* batch_run = batch_cmd->add_subcommand("run", "rebuild silver for the dates, then every gold table");
+  batch_run->add_option("--data", batch_data, "data directory")->capture_default_str();
+  batch_run->add_option("--date", batch_date, "first event date (YYYY-MM-DD)")->required();
+  batch_run->add_option("--through", batch_through, "last event date (default: --date)");
+  batch_run->callback([&] { rc = tidemark::cli::BatchRun(batch_data, batch_date, batch_through); });
+
+  // report
+  auto* report = app.add_subcommand("report", "print a gold report");
+  std::string report_kind, report_format = "table", report_from, report_through, report_experiment;
+  std::string report_data = "./data";
+  report->add_option("kind", report_kind, "daily|retention|cohorts|ab")->required()
+      ->check(CLI::IsMember({"daily", "retention", "cohorts", "ab"}));
+  report->add_option("--data", report_data, "data directory")->capture_default_str();
+  report->add_option("--format", report_format, "table|json|csv")->capture_default_str();
+  report->add_option("--from", report_from, "first date");
+  report->add_option("--through", report_through, "last date");
+  report->add_option("--experiment", report_experiment, "only this experiment (ab)");
+  report->callback([&] {
+    rc = tidemark::cli::Report(report_data, report_kind, report_format, report_from, report_through,
+                               report_experiment);
   });
 
   // loadgen

@@ -63,6 +63,7 @@ const std::vector<SettingDef> kSettings = {
     {"realtime.retention_days", T::kInt, "30", "window aggregates are kept this many days"},
     // batch
     {"batch.session_gap_minutes", T::kInt, "30", "silver sessions: a user's events without a session_id start a new session after this much inactivity"},
+    {"batch.daily_run_utc", T::kString, "01:00", "UTC time of day (HH:MM) when serve rebuilds yesterday's silver and all gold"},
     {"batch.correction_interval_minutes", T::kInt, "60", "how often the scheduler runs the correction that rebuilds dates whose bronze changed (late events)"},
     {"batch.retention_days", T::kInt, "30", "gold retention reports days 1 … N after the first-seen date"},
     {"batch.ab_conversion_event", T::kString, "purchase", "A/B results: the event type that counts as a conversion"},

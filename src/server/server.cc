@@ -13,7 +13,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "batch/batch.h"
 #include "common/clock.h"
+#include "common/time_format.h"
 #include "common/files.h"
 #include "common/metrics.h"
 #include "gateway/gateway.h"
@@ -76,6 +78,109 @@ class Housekeeper {
   std::thread thread_;
 };
 
+// Runs the batch jobs on schedule: the correction every batch.correction_interval_minutes
+// (rebuilds dates whose bronze gained late files) and, once a day after batch.daily_run_utc,
+// yesterday's silver and all gold. One scheduler per data directory; its own thread.
+class BatchScheduler {
+ public:
+  BatchScheduler(std::string data_dir, const Config& config)
+      : data_dir_(std::move(data_dir)),
+        options_(batch::BatchOptionsFromConfig(config)),
+        interval_ms_(config.GetInt("batch.correction_interval_minutes") * 60000),
+        daily_at_minutes_(ParseHhMm(config.GetString("batch.daily_run_utc"))),
+        thread_([this] { Run(); }) {}
+  ~BatchScheduler() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  static int64_t ParseHhMm(const std::string& hhmm) {
+    int h = 1, m = 0;
+    if (std::sscanf(hhmm.c_str(), "%d:%d", &h, &m) != 2) spdlog::warn("batch.daily_run_utc '{}' is not HH:MM; using 01:00", hhmm);
+    return h * 60 + m;
+  }
+
+  void Run() {
+    int64_t last_correction = SystemClock::Instance().NowMillis();
+    std::string last_daily;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(30), [this] { return stop_; })) {
+      lock.unlock();
+      const int64_t now = SystemClock::Instance().NowMillis();
+      const std::string today = FormatDate(now);
+      if ((now % 86400000) / 60000 >= daily_at_minutes_ && last_daily != today) {
+        const std::string yesterday = FormatDate(now - 86400000);
+        Status st = batch::RunBatch(data_dir_, yesterday, yesterday, options_);
+        if (st.ok()) spdlog::info("batch: daily run for {} done", yesterday);
+        else spdlog::warn("batch: daily run for {}: {}", yesterday, st.ToString());
+        last_daily = today;
+      }
+      if (interval_ms_ > 0 && now - last_correction >= interval_ms_) {
+        Status st = batch::RunHourlyCorrection(data_dir_, options_);
+        if (!st.ok()) spdlog::warn("batch: correction: {}", st.ToString());
+        last_correction = now;
+      }
+      lock.lock();
+    }
+  }
+
+  std::string data_dir_;
+  batch::BatchOptions options_;
+  int64_t interval_ms_;
+  int64_t daily_at_minutes_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// GET /v1/reports/{daily|retention|cohorts|ab}?from=&through=&experiment=&format=json|csv|table
+gateway::HttpResponse HandleReport(const std::string& data_dir, const std::string& kind,
+                                   const gateway::HttpRequest& request) {
+  auto param = [&](const char* name) {
+    auto it = request.query.find(name);
+    return it == request.query.end() ? std::string() : it->second;
+  };
+  std::string format_name = param("format").empty() ? "json" : param("format");
+  std::string through = param("through").empty() ? param("to") : param("through");
+  gateway::HttpResponse response;
+  auto format = batch::ParseReportFormat(format_name);
+  Status st = format.status();
+  if (st.ok()) {
+    auto render = [&](auto result, auto formatter) {
+      if (!result.ok()) {
+        st = result.status();
+        return;
+      }
+      response.body = formatter(*result, *format);
+    };
+    if (kind == "daily") render(batch::ReadDailyReport(data_dir, param("from"), through), batch::FormatDailyReport);
+    else if (kind == "retention") render(batch::ReadRetention(data_dir, param("from"), through), batch::FormatRetention);
+    else if (kind == "cohorts") render(batch::ReadCohorts(data_dir, param("from"), through), batch::FormatCohorts);
+    else render(batch::ReadAbResults(data_dir, param("experiment")), batch::FormatAbResults);
+  }
+  if (!st.ok()) {
+    response.status = st.code() == StatusCode::kNotFound ? 404 : st.code() == StatusCode::kInvalidArgument ? 400 : 500;
+    response.content_type = "application/json";
+    std::string msg;
+    for (char c : st.message()) {
+      if (c == '"' || c == '\\') msg += '\\';
+      msg += c;
+    }
+    response.body = "{\"error\":\"" + std::string(StatusCodeName(st.code())) + "\",\"message\":\"" + msg + "\"}";
+    return response;
+  }
+  response.content_type = *format == batch::ReportFormat::kJson  ? "application/json"
+                          : *format == batch::ReportFormat::kCsv ? "text/csv"
+                                                                 : "text/plain";
+  return response;
+}
+
 int Fail(const Status& st) {
   spdlog::error("tidemark serve: {}", st.ToString());
   return 1;
@@ -133,7 +238,15 @@ int RunServe(const ServeOptions& options) {
   (*gw)->AddRoute("GET", "/v1/query", "read",
                   [&stream_service](const gateway::HttpRequest& r) { return stream_service.HandleQuery(r); });
 
+  for (const char* kind : {"daily", "retention", "cohorts", "ab"}) {
+    const std::string name = kind;
+    (*gw)->AddRoute("GET", "/v1/reports/" + name, "read", [data = options.data_dir, name](const gateway::HttpRequest& r) {
+      return HandleReport(data, name, r);
+    });
+  }
+
   auto housekeeper = std::make_unique<Housekeeper>(log.get());
+  auto batch_scheduler = std::make_unique<BatchScheduler>(options.data_dir, config);
   const std::string host = listen.substr(0, listen.rfind(':'));
   spdlog::info("tidemark serving on http://{}:{} (data {})", host, (*gw)->port(), options.data_dir);
   std::printf("tidemark listening: http://%s:%u\n", host.c_str(), (*gw)->port());
@@ -158,6 +271,7 @@ int RunServe(const ServeOptions& options) {
   (*gw)->Stop();          // in-flight requests are answered after their appends are durable
   st = stream_service.Stop();  // final checkpoint
   if (!st.ok()) spdlog::error("stream: final checkpoint failed: {}", st.ToString());
+  batch_scheduler.reset();
   housekeeper.reset();
   log->Close();
   spdlog::info("tidemark stopped cleanly");
