@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include <simdjson.h>
+
 #include "cli/http_client.h"
 #include "cli/loadgen.h"
 #include "common/clock.h"
@@ -30,13 +32,18 @@ std::string Trim(std::string s) {
 
 // The summed value of the answer's points.
 double Sum(const std::string& body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body).get(doc) != simdjson::SUCCESS) return 0;
   double sum = 0;
-  size_t pos = 0;
-  while ((pos = body.find("],", pos)) != std::string::npos || (pos = body.find("]]", pos)) != std::string::npos) {
-    size_t comma = body.rfind(',', pos);
-    sum += std::strtod(body.c_str() + comma + 1, nullptr);
-    pos += 2;
-    if (body.compare(pos - 2, 2, "]]") == 0) break;
+  simdjson::dom::array series;
+  if (doc["series"].get(series) != simdjson::SUCCESS) return 0;
+  for (auto s : series) {
+    for (auto point : s["points"].get_array()) {
+      auto pair = point.get_array().value();
+      int64_t v;
+      if (pair.at(1).get(v) == simdjson::SUCCESS) sum += static_cast<double>(v);
+    }
   }
   return sum;
 }

@@ -55,7 +55,7 @@ const std::vector<SettingDef> kSettings = {
     {"stream.max_window_cells", T::kInt, "500000", "open (window, dimensions) cells per partition; beyond it new combinations count as __overflow__"},
     {"stream.dimensions", T::kString, "event_type,platform,app_version", "window dimensions: event_type, platform, app_version, source, browser, os, device_class, device_type"},
     {"stream.numeric_properties", T::kString, "revenue,duration_ms", "numeric properties summed and sketched (p50/p95/p99) per window"},
-    {"stream.early_result_interval_ms", T::kInt, "5000", "open windows publish early results this often"},
+    {"stream.early_result_interval_ms", T::kInt, "1000", "open windows publish early results this often"},
     {"stream.checkpoint_interval_ms", T::kInt, "10000", "operator state and offsets are checkpointed this often"},
     {"stream.read_max_bytes", T::kInt, "4194304", "bytes read from the log per poll"},
     {"stream.late_alert_ratio", T::kDouble, "0.05", "alert when late events exceed this share of the last 5 minutes"},
