@@ -8,6 +8,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/config.h"
@@ -38,6 +40,21 @@ class KeyStore {
   Status Revoke(const std::string& id);
   // The key's info when the presented secret matches a live key.
   std::optional<KeyInfo> Authenticate(std::string_view presented) const;
+
+ private:
+  struct Entry {
+    KeyInfo info;
+    std::string sha256_hex;  // of the secret; the secret itself is never kept
+    bool from_config = false;
+  };
+  KeyStore() = default;
+  // Serialises the persisted (non-config) keys; caller holds mu_.
+  std::string RenderKeysJson() const;
+
+  std::string path_;  // <data_dir>/keys.json
+  std::string data_dir_;
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;
 };
 
 }  // namespace tidemark::gateway

@@ -1,0 +1,59 @@
+// Ingest parsing: one client event (a simdjson DOM element of a POST /v1/batch body) is
+// checked against DESIGN §2 and written as canonical compact JSON (event.h's layout), with
+// the gateway's additions: received_at, source, context.ip and the skew-corrected
+// event_time. The hot path of the gateway: no per-field allocations, strings are views
+// into the parsed document.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <simdjson.h>
+
+#include "common/config.h"
+#include "event/event.h"
+#include "event/json_writer.h"
+
+namespace tidemark::event {
+
+// Facts about the request an event arrived in. Views must outlive the NormalizeEvent call.
+struct IngestContext {
+  int64_t received_at_ms = 0;
+  std::optional<int64_t> sent_at_ms;  // the batch's sent_at, when given
+  std::string_view source;            // the write key's source
+  std::string_view default_platform;  // the write key's platform
+  std::string_view client_ip;         // stored as context.ip when the event has none
+};
+
+struct EventLimits {
+  int64_t max_future_ms = 86400000;
+  int64_t max_past_ms = 31536000000;
+  size_t max_event_bytes = 32768;
+  // Reads gateway.max_future_ms, gateway.max_past_ms and gateway.max_event_bytes.
+  static EventLimits FromConfig(const Config& config);
+};
+
+// The result of NormalizeEvent: either an error, or where the event goes.
+struct [[nodiscard]] NormalizeOutcome {
+  std::optional<EventError> error;
+  // platform "server": server-events keyed by context.service (else the source);
+  // otherwise user-events keyed by user_id (else anonymous_id).
+  bool server_event = false;
+  std::string_view partition_key;  // a view into the document or the IngestContext
+  bool ok() const { return !error.has_value(); }
+};
+
+// Checks one ingest event and, when it is valid, appends its canonical JSON to *out
+// (which the caller clears or reuses). On error *out is left as it was on entry.
+NormalizeOutcome NormalizeEvent(simdjson::dom::element raw, const IngestContext& ctx,
+                                const EventLimits& limits, JsonBuffer* out);
+// The same, appending to a std::string (tests, tools).
+NormalizeOutcome NormalizeEvent(simdjson::dom::element raw, const IngestContext& ctx,
+                                const EventLimits& limits, std::string* out);
+
+// Epoch ms from RFC 3339 text or an integer (for the batch's sent_at).
+std::optional<int64_t> ParseTimeElement(simdjson::dom::element e);
+
+}  // namespace tidemark::event
