@@ -675,14 +675,18 @@ class BronzeWriter::Impl {
       ASSIGN_OR_RETURN(const int64_t end, log_->EndOffset(t.topic, p));
       auto it = offsets.find(t.SourceKey(p));
       const int64_t committed = it == offsets.end() ? 0 : it->second;
-      if (committed > end) {
-        return Status::FailedPrecondition(
-            t.table->directory() + ": snapshot " + std::to_string(t.table->current().version) +
-            " holds " + t.SourceKey(p) + " up to offset " + std::to_string(committed) +
-            " but the log ends at " + std::to_string(end) +
-            "; the log lost records bronze already has, refusing to guess where to resume");
-      }
       t.next[p] = committed;
+      if (committed > end) {
+        // The log lost its tail (recovery truncated damaged records) after bronze had them.
+        // Refusing to start would stop ingestion too; bronze keeps the rows it has and reads
+        // the new records from the log's end, so their offsets repeat in bronze.
+        spdlog::error("lake bronze writer: {}: snapshot {} holds {} up to offset {} but the log "
+                      "ends at {}; the log lost records bronze has; resuming at {}, so offsets "
+                      "{}..{} will appear twice in bronze (old and new records)",
+                      t.table->directory(), t.table->current().version, t.SourceKey(p),
+                      committed, end, end, end, committed - 1);
+        t.next[p] = end;
+      }
       if (committed < start) {
         spdlog::warn("lake bronze writer: {} offsets {}..{} left the log by retention before "
                      "bronze had them",

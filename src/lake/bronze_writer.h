@@ -76,8 +76,9 @@ class BronzeWriter {
  public:
   // Opens or creates the bronze tables and positions each log partition at the source offset
   // of its table's current snapshot (the start of the log for partitions never committed).
-  // FailedPrecondition when a table does not follow bronze_schema.h or a committed offset is
-  // past the end of the log (the log lost records bronze already holds).
+  // FailedPrecondition when a table does not follow bronze_schema.h. A committed offset past
+  // the end of the log (recovery truncated records bronze already holds) is logged as an
+  // error and reading resumes at the log's end (docs/formats-lake.md).
   static Result<std::unique_ptr<BronzeWriter>> Open(log::Log* log, BronzeWriterOptions options);
   ~BronzeWriter();  // Stop()s a started thread
   BronzeWriter(const BronzeWriter&) = delete;
