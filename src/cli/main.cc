@@ -1,4 +1,4 @@
-// The `tidemark` command line: serve, keys, log dump, config defaults, loadgen.
+// The `tidemark` command line: serve, keys, log dump, lake, config defaults, loadgen.
 // Exceptions from argument parsing stop here and become a usage message.
 #include <CLI/CLI.hpp>
 
@@ -7,6 +7,7 @@
 
 #include "cli/batch_command.h"
 #include "cli/commands.h"
+#include "cli/lake_command.h"
 #include "cli/loadgen.h"
 #include "common/config.h"
 #include "server/server.h"
@@ -137,6 +138,24 @@ int main(int argc, char** argv) {
     rc = tidemark::cli::Report(report_data, report_kind, report_format, report_from, report_through,
                                report_experiment);
   });
+  // lake ls|inspect|snapshots|expire
+  auto* lake_cmd = app.add_subcommand("lake", "inspect and maintain the lake tables");
+  lake_cmd->require_subcommand(1);
+  tidemark::cli::LakeCommandOptions lake_options;
+  auto lake_sub = [&](const char* name, const char* help, int (*run)(const tidemark::cli::LakeCommandOptions&)) {
+    auto* sub = lake_cmd->add_subcommand(name, help);
+    sub->add_option("--data", lake_options.data_dir, "data directory")->capture_default_str();
+    sub->add_option("--layer", lake_options.layer, "bronze|silver|gold")->capture_default_str();
+    sub->add_option("--table", lake_options.table, "one table, e.g. user_events (default: every table)");
+    sub->callback([&, run] { rc = run(lake_options); });
+    return sub;
+  };
+  lake_sub("ls", "list tables with version, files, rows and bytes", tidemark::cli::LakeList);
+  lake_sub("inspect", "schema, partitions, source offsets and files of the current snapshot", tidemark::cli::LakeInspect);
+  lake_sub("snapshots", "commit history", tidemark::cli::LakeSnapshots);
+  auto* lake_expire = lake_sub("expire", "drop old snapshots and unreferenced data files", tidemark::cli::LakeExpire);
+  lake_expire->add_option("--keep", lake_options.keep, "snapshots to keep (at least 1)")->capture_default_str();
+  lake_expire->add_option("--grace-ms", lake_options.grace_ms, "unreferenced files younger than this survive")->capture_default_str();
 
   // loadgen
   auto* lg = app.add_subcommand("loadgen", "send realistic synthetic events and measure");

@@ -20,6 +20,7 @@
 #include "common/metrics.h"
 #include "gateway/gateway.h"
 #include "gateway/key_store.h"
+#include "lake/bronze_writer.h"
 #include "log/embedded_log.h"
 #include "stream/stream_service.h"
 
@@ -216,6 +217,18 @@ int RunServe(const ServeOptions& options) {
   st = log::CreateStandardTopics(*log, config);
   if (!st.ok()) return Fail(st);
 
+  // Lake: the bronze writer reads the log from its committed offsets on its own thread.
+  std::unique_ptr<lake::BronzeWriter> bronze;
+  if (config.GetBool("lake.enabled")) {
+    auto bronze_options = lake::BronzeWriterOptionsFromConfig(config, options.data_dir + "/lake");
+    bronze_options.metrics = &metrics;
+    auto opened_bronze = lake::BronzeWriter::Open(log.get(), std::move(bronze_options));
+    if (!opened_bronze.ok()) return Fail(opened_bronze.status());
+    bronze = std::move(opened_bronze).value();
+    st = bronze->Start();
+    if (!st.ok()) return Fail(st);
+  }
+
   auto keys = gateway::KeyStore::Open(options.data_dir, config);
   if (!keys.ok()) return Fail(keys.status());
 
@@ -269,6 +282,11 @@ int RunServe(const ServeOptions& options) {
   spdlog::info("received {}, draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*gw)->SetReady(false);
   (*gw)->Stop();          // in-flight requests are answered after their appends are durable
+  // Lake: the final micro-batch holds everything the log has, then one commit per table.
+  if (bronze) {
+    st = bronze->Stop();
+    if (!st.ok()) spdlog::error("lake bronze writer: final commit failed: {}", st.ToString());
+  }
   st = stream_service.Stop();  // final checkpoint
   if (!st.ok()) spdlog::error("stream: final checkpoint failed: {}", st.ToString());
   batch_scheduler.reset();

@@ -1,0 +1,225 @@
+// Lake benchmark: 1,000,000 loadgen events (as the gateway would log them: canonical JSON in
+// user-events/server-events of an in-memory log) go through the bronze writer on the calling
+// thread — decode, buffer, Parquet encode, commit — and the figure is events per CPU-second
+// of that one thread. In the same run DuckDB (tests/lake/duckdb_copy.mjs) writes the same
+// rows as its own ZSTD Parquet for a size comparison, and our reader scans columns of the
+// written files. Usage: lake_bench [--events N] [--flush-bytes B] [--keep DIR]
+#include <sys/resource.h>
+#include <time.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/loadgen.h"
+#include "common/subprocess.h"
+#include "event/event.h"
+#include "lake/bronze_schema.h"
+#include "lake/bronze_writer.h"
+#include "lake/parquet.h"
+#include "lake/table.h"
+#include "log/memory_log.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace tidemark;
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// User and system CPU of the calling thread.
+std::pair<double, double> ThreadUserSys() {
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  return {u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6, u.ru_stime.tv_sec + u.ru_stime.tv_usec * 1e-6};
+}
+
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+int Fail(const std::string& what, const Status& st) {
+  std::fprintf(stderr, "lake_bench: %s: %s\n", what.c_str(), st.ToString().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t events = 1'000'000;
+  int64_t flush_bytes = 64ll << 20;
+  std::string keep;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--events") events = std::atoll(argv[i + 1]);
+    if (a == "--flush-bytes") flush_bytes = std::atoll(argv[i + 1]);
+    if (a == "--keep") keep = argv[i + 1];
+  }
+  const fs::path work = keep.empty() ? fs::temp_directory_path() / fmt::format("lake_bench_{}", getpid())
+                                     : fs::path(keep);
+  fs::remove_all(work);
+  fs::create_directories(work);
+
+  // The events, as the gateway logs them.
+  cli::LoadgenOptions lo;
+  lo.events = events;
+  lo.seed = 7;
+  lo.start_ms = 1'775'800'800'000;  // 2026-04-10T06:00Z, ten minutes of events
+  const auto generated = cli::GenerateEvents(lo);
+  auto log = log::NewMemoryLog();
+  const int user_partitions = 8, server_partitions = 4;
+  if (!log->CreateTopic(log::kUserEvents, user_partitions).ok() ||
+      !log->CreateTopic(log::kServerEvents, server_partitions).ok() ||
+      !log->CreateTopic(log::kDlqEvents, 1).ok()) {
+    return Fail("create topics", Status::Internal("memory log"));
+  }
+  std::map<std::pair<bool, int>, std::vector<log::Record>> pending;
+  int64_t value_bytes = 0;
+  for (const auto& g : generated) {
+    auto e = event::EventFromJson(g.json);
+    if (!e.ok()) return Fail("loadgen event", e.status());
+    e->received_at_ms = e->timestamp_ms + 800;
+    e->source = e->platform == "server" ? "api" : "web-shop";
+    const bool server = e->platform == "server";
+    const int partition = static_cast<int>(std::hash<std::string>{}(e->user_key()) %
+                                           (server ? server_partitions : user_partitions));
+    std::string value = event::EventToJson(*e);
+    value_bytes += static_cast<int64_t>(value.size());
+    auto& batch = pending[{server, partition}];
+    batch.push_back({e->user_key(), std::move(value), e->received_at_ms, {}});
+    if (batch.size() == 1000) {
+      if (auto r = log::AppendAndWait(*log, server ? log::kServerEvents : log::kUserEvents, partition,
+                                      std::move(batch));
+          !r.ok()) {
+        return Fail("append", r.status());
+      }
+      batch.clear();
+    }
+  }
+  for (auto& [k, batch] : pending) {
+    if (batch.empty()) continue;
+    if (auto r = log::AppendAndWait(*log, k.first ? log::kServerEvents : log::kUserEvents, k.second,
+                                    std::move(batch));
+        !r.ok()) {
+      return Fail("append", r.status());
+    }
+  }
+
+  // Where the time goes, outside the writer: reading the log and decoding the values.
+  double read_cpu = 0, decode_cpu = 0;
+  {
+    event::Event e;
+    for (auto [topic, partitions] : {std::pair{log::kUserEvents, user_partitions},
+                                     std::pair{log::kServerEvents, server_partitions}}) {
+      for (int p = 0; p < partitions; ++p) {
+        for (int64_t next = 0;;) {
+          double c0 = ThreadCpuSeconds();
+          auto records = log->Read(topic, p, next);
+          read_cpu += ThreadCpuSeconds() - c0;
+          if (!records.ok() || records->empty()) break;
+          c0 = ThreadCpuSeconds();
+          for (const auto& r : *records) {
+            auto decoded = event::EventFromJson(r.value);
+            if (decoded.ok()) e = std::move(decoded).value();
+          }
+          decode_cpu += ThreadCpuSeconds() - c0;
+          next = records->back().offset + 1;
+        }
+      }
+    }
+  }
+
+  // The bronze writer, on this thread.
+  lake::BronzeWriterOptions options;
+  options.lake_root = (work / "lake").string();
+  options.flush_bytes = flush_bytes;
+  const double wall0 = WallSeconds(), cpu0 = ThreadCpuSeconds();
+  const auto [user0, sys0] = ThreadUserSys();
+  auto writer = lake::BronzeWriter::Open(log.get(), std::move(options));
+  if (!writer.ok()) return Fail("open", writer.status());
+  if (Status st = (*writer)->CatchUp(); !st.ok()) return Fail("catch up", st);
+  const double cpu = ThreadCpuSeconds() - cpu0, wall = WallSeconds() - wall0;
+  const auto [user1, sys1] = ThreadUserSys();
+  const auto stats = (*writer)->stats();
+  writer->reset();
+
+  // Sizes and the files, per table.
+  int64_t our_bytes = 0, rows = 0, files = 0;
+  std::vector<std::string> paths;
+  std::string spec = "{\"tables\":[";
+  for (auto name : {lake::bronze::kUserEvents, lake::bronze::kServerEvents}) {
+    auto table = lake::Table::Open((work / "lake").string(), "bronze", std::string(name));
+    if (!table.ok()) return Fail("open table", table.status());
+    spec += std::string(name == lake::bronze::kUserEvents ? "" : ",") + "{\"name\":\"" +
+            std::string(name) + "\",\"out\":\"" + (work / (std::string(name) + ".duckdb.parquet")).string() +
+            "\",\"files\":[";
+    bool first = true;
+    for (const auto& f : (*table)->current().files) {
+      our_bytes += f.bytes;
+      rows += f.rows;
+      ++files;
+      paths.push_back((*table)->directory() + "/" + f.path);
+      spec += (first ? "\"" : ",\"") + paths.back() + "\"";
+      first = false;
+    }
+    spec += "]}";
+  }
+  spec += "]}";
+
+  fmt::print("lake_bench: {} events ({:.1f} MB of canonical JSON) → bronze: {} rows in {} files, {} commits\n",
+             events, value_bytes / 1e6, rows, files, stats.commits);
+  fmt::print("  write: {:.3f} s CPU on one thread ({:.3f} s wall): {:.0f} events/s per core (target ≥ 1,000,000)\n",
+             cpu, wall, static_cast<double>(rows) / cpu);
+  fmt::print("    user {:.3f} s ({:.0f} events/s), system {:.3f} s (page faults, file writes, fsync)\n",
+             user1 - user0, static_cast<double>(rows) / (user1 - user0), sys1 - sys0);
+  fmt::print("    of which (measured apart): log reads {:.3f} s, EventFromJson {:.3f} s; the rest is\n"
+             "    buffering, Parquet encoding/compression and commits\n",
+             read_cpu, decode_cpu);
+
+  // DuckDB's ZSTD Parquet of the same rows.
+  const std::string spec_path = (work / "duckdb_copy.json").string();
+  FILE* f = std::fopen(spec_path.c_str(), "w");
+  std::fputs(spec.c_str(), f);
+  std::fclose(f);
+  const auto duck = RunCommand({"/usr/bin/env", "node", std::string(TIDEMARK_SOURCE_DIR) + "/tests/lake/duckdb_copy.mjs", spec_path});
+  if (duck.exit_code == 0) {
+    const int64_t duck_bytes = std::atoll(duck.out.c_str());
+    fmt::print("  size: tidemark {:.2f} MB, DuckDB ZSTD {:.2f} MB: ratio {:.3f} (target ≤ 1.1)\n",
+               our_bytes / 1e6, duck_bytes / 1e6, static_cast<double>(our_bytes) / static_cast<double>(duck_bytes));
+  } else {
+    fmt::print("  size: tidemark {:.2f} MB; DuckDB comparison unavailable: {}{}\n", our_bytes / 1e6,
+               duck.out, duck.err);
+  }
+
+  // Column scans with our reader.
+  for (const char* column : {"event_time", "log_offset", "event_type", "user_id"}) {
+    int64_t values = 0;
+    const double c0 = ThreadCpuSeconds();
+    for (const std::string& path : paths) {
+      auto reader = lake::ParquetReader::Open(path);
+      if (!reader.ok()) return Fail("open " + path, reader.status());
+      const int index = (*reader)->schema().FindField(column);
+      lake::ColumnBatch out(lake::Schema{{(*reader)->schema().fields[index]}});
+      for (int g = 0; g < (*reader)->num_row_groups(); ++g) {
+        if (Status st = (*reader)->ReadRowGroupInto(g, {index}, &out); !st.ok()) return Fail("scan", st);
+        values += static_cast<int64_t>(out.num_rows());
+      }
+    }
+    const double secs = ThreadCpuSeconds() - c0;
+    fmt::print("  scan {:<11} {} values in {:.3f} s CPU: {:.1f} M values/s (target ≥ 50)\n", column, values,
+               secs, values / secs / 1e6);
+  }
+  if (keep.empty()) fs::remove_all(work);
+  return 0;
+}

@@ -1,0 +1,804 @@
+// Bronze writer: log records → column buffers → one table snapshot per table per flush,
+// carrying the source offsets the rows came from.
+#include "lake/bronze_writer.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include "common/fault_points.h"
+#include "event/json_writer.h"
+#include "lake/bronze_schema.h"
+#include "lake/table.h"
+
+namespace tidemark::lake {
+namespace {
+
+// Rough in-memory cost of one buffered row beyond its record bytes (offsets, validity,
+// fixed-width values), for the flush_bytes bound.
+constexpr int64_t kRowOverheadBytes = 96;
+// Suffix of the string column that keeps context values whose JSON type differs from the
+// type of the field's column (see docs/formats-lake.md, "Context columns").
+constexpr std::string_view kTextSuffix = "__text";
+
+// Column positions of the contract (bronze_schema.cc); checked against the table on open.
+enum EventColumn : size_t {
+  kEventId, kEventType, kEventTime, kClientTimestamp, kReceivedAt, kUserId, kAnonymousId,
+  kSessionId, kPlatform, kSource, kSchemaVersion, kEventLogPartition, kEventLogOffset,
+  kProperties, kEventContractColumns
+};
+enum DlqColumn : size_t {
+  kReason, kMessage, kBatchIndex, kDlqSource, kDlqReceivedAt, kRaw, kDlqLogPartition,
+  kDlqLogOffset, kDlqContractColumns
+};
+
+class CanonicalJsonDecoder final : public EventDecoder {
+ public:
+  Status Decode(const log::StoredRecord& record, event::Event* out) override {
+    ASSIGN_OR_RETURN(*out, event::EventFromJson(record.value));
+    if (std::string_view v = log::HeaderValue(record.headers, "received_at"); !v.empty()) {
+      int64_t ms = 0;
+      auto r = std::from_chars(v.data(), v.data() + v.size(), ms);
+      if (r.ec != std::errc() || r.ptr != v.data() + v.size()) {
+        return Status::InvalidArgument("header received_at: not epoch milliseconds: '" +
+                                       std::string(v) + "'");
+      }
+      out->received_at_ms = ms;
+    }
+    if (std::string_view s = log::HeaderValue(record.headers, "source"); !s.empty()) {
+      out->source.assign(s);
+    }
+    return Status::Ok();
+  }
+};
+
+// Where one context field's values go: its typed column and, once a value of another JSON
+// type has been seen, its __text column (indices into TableState::columns; -1 = none yet).
+struct ContextSlot {
+  int typed = -1;
+  int text = -1;
+};
+
+struct TableState {
+  bool dlq = false;
+  std::string topic;
+  std::string name;
+  std::unique_ptr<Table> table;
+  int partitions = 0;
+  std::vector<int64_t> next;       // per partition: the next offset to read
+  std::vector<int64_t> committed;  // per partition: the offset the current snapshot holds
+  // The buffer: the table's schema plus context columns not yet added to the table.
+  Schema schema;
+  std::vector<Column> columns;
+  size_t rows = 0;
+  int64_t bytes = 0;
+  int64_t first_row_at_ms = 0;
+  std::map<std::string, ContextSlot, std::less<>> context;
+  // The slot of the k-th context key of the previous event: events of one source list
+  // their context keys in the same order, so this usually spares the map lookup.
+  std::vector<std::pair<std::string, ContextSlot*>> context_order;
+  int context_columns = 0;
+
+  Counter* rows_committed = nullptr;
+  Counter* files_committed = nullptr;
+  Counter* bytes_committed = nullptr;
+  Counter* commits = nullptr;
+  Counter* commit_errors = nullptr;
+  Counter* undecodable = nullptr;
+  Counter* context_dropped = nullptr;
+
+  bool OffsetsMoved() const { return next != committed; }
+  std::string SourceKey(int p) const { return topic + "/" + std::to_string(p); }
+};
+
+// Committed offsets shared with the lag gauge, which runs on whatever thread scrapes.
+struct LagState {
+  std::mutex mu;
+  log::Log* log = nullptr;  // null once the writer is gone
+  std::map<std::string, std::vector<int64_t>, std::less<>> committed;
+};
+
+Status CheckContract(const Table& table, const Schema& contract) {
+  const Schema& have = table.current().schema;
+  for (size_t i = 0; i < contract.fields.size(); ++i) {
+    const Field& want = contract.fields[i];
+    if (i >= have.fields.size() || have.fields[i].name != want.name ||
+        have.fields[i].type != want.type || have.fields[i].nullable != want.nullable) {
+      return Status::FailedPrecondition(
+          table.directory() + ": column " + std::to_string(i) + " should be " + want.name + " " +
+          std::string(ColumnTypeName(want.type)) + (want.nullable ? "" : " NOT NULL") +
+          " (src/lake/bronze_schema.h); this is not a bronze table this version can write");
+    }
+  }
+  return Status::Ok();
+}
+
+void AppendOptionalString(Column& c, std::string_view v) {
+  if (v.empty()) {
+    c.AppendNull();
+  } else {
+    c.AppendString(v);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<EventDecoder> NewCanonicalJsonDecoder() {
+  return std::make_unique<CanonicalJsonDecoder>();
+}
+
+BronzeWriterOptions BronzeWriterOptionsFromConfig(const Config& config, std::string lake_root) {
+  BronzeWriterOptions o;
+  o.lake_root = std::move(lake_root);
+  o.flush_interval_ms = config.GetInt("lake.flush_interval_ms");
+  o.flush_bytes = config.GetInt("lake.flush_bytes");
+  o.poll_interval_ms = config.GetInt("lake.poll_interval_ms");
+  o.max_context_columns = static_cast<int>(config.GetInt("lake.max_context_columns"));
+  o.parquet.zstd_level = static_cast<int>(config.GetInt("lake.zstd_level"));
+  return o;
+}
+
+class BronzeWriter::Impl {
+ public:
+  Impl(log::Log* log, BronzeWriterOptions options)
+      : log_(log),
+        options_(std::move(options)),
+        clock_(options_.clock ? options_.clock : &SystemClock::Instance()),
+        lag_(std::make_shared<LagState>()) {
+    if (!options_.decoder) options_.decoder = NewCanonicalJsonDecoder();
+    if (!options_.metrics) {
+      own_metrics_ = std::make_unique<MetricsRegistry>();
+      options_.metrics = own_metrics_.get();
+    }
+  }
+
+  ~Impl() {
+    (void)Stop();
+    std::lock_guard<std::mutex> lock(lag_->mu);
+    lag_->log = nullptr;
+  }
+
+  Status OpenTables() {
+    struct Spec {
+      std::string_view table, topic;
+      bool dlq;
+    };
+    const Spec specs[] = {{bronze::kUserEvents, log::kUserEvents, false},
+                          {bronze::kServerEvents, log::kServerEvents, false},
+                          {bronze::kDlqEvents, log::kDlqEvents, true}};
+    for (const Spec& spec : specs) {
+      auto t = std::make_unique<TableState>();
+      t->dlq = spec.dlq;
+      t->name = spec.table;
+      t->topic = spec.topic;
+      ASSIGN_OR_RETURN(t->partitions, log_->PartitionCount(spec.topic));
+      const Schema contract = spec.dlq ? bronze::DlqTableSchema() : bronze::EventTableSchema();
+      auto opened = Table::Open(options_.lake_root, std::string(bronze::kLayer), t->name, *clock_);
+      if (opened.ok()) {
+        t->table = std::move(opened).value();
+      } else if (opened.status().code() == StatusCode::kNotFound) {
+        ASSIGN_OR_RETURN(
+            t->table,
+            Table::Create(options_.lake_root, std::string(bronze::kLayer), t->name, contract,
+                          std::string(spec.dlq ? bronze::kDlqPartitionColumn : bronze::kPartitionColumn),
+                          *clock_));
+      } else {
+        return opened.status();
+      }
+      RETURN_IF_ERROR(CheckContract(*t->table, contract));
+      RETURN_IF_ERROR(PositionPartitions(*t));
+      ResetBuffer(*t);
+      RegisterMetrics(*t);
+      tables_.push_back(std::move(t));
+    }
+    return Status::Ok();
+  }
+
+  // --- reading -------------------------------------------------------------------------
+
+  Result<int64_t> Poll() {
+    int64_t read = 0;
+    // Rounds of one bounded read per partition, so that one busy partition cannot starve the
+    // others before the buffers fill.
+    bool progress = true;
+    while (progress && buffered_bytes_ < options_.flush_bytes) {
+      progress = false;
+      for (auto& t : tables_) {
+        for (int p = 0; p < t->partitions && buffered_bytes_ < options_.flush_bytes; ++p) {
+          log::ReadOptions ro;
+          ro.max_bytes = static_cast<size_t>(
+              std::clamp<int64_t>(options_.flush_bytes - buffered_bytes_, 1, 1 << 20));
+          auto records = log_->Read(t->topic, p, t->next[p], ro);
+          if (!records.ok()) {
+            if (records.status().code() == StatusCode::kOutOfRange) {
+              RETURN_IF_ERROR(SkipPastRetention(*t, p));
+              progress = true;
+              continue;
+            }
+            return records.status();
+          }
+          if (records->empty()) continue;
+          for (const log::StoredRecord& rec : *records) Append(*t, p, rec);
+          t->next[p] = records->back().offset + 1;
+          read += static_cast<int64_t>(records->size());
+          progress = true;
+        }
+      }
+    }
+    records_read_ += read;
+    return read;
+  }
+
+  // --- flushing ------------------------------------------------------------------------
+
+  Status Flush() {
+    Status first;
+    for (auto& t : tables_) {
+      Status st = FlushTable(*t);
+      if (!st.ok() && first.ok()) first = st;
+    }
+    return first;
+  }
+
+  // Flushes tables whose oldest row has waited flush_interval_ms, or all of them when the
+  // buffers hold flush_bytes.
+  Status FlushDue() {
+    const bool full = buffered_bytes_ >= options_.flush_bytes;
+    const int64_t now = clock_->NowMillis();
+    Status first;
+    for (auto& t : tables_) {
+      const bool has_work = t->rows > 0 || t->OffsetsMoved();
+      if (!has_work) continue;
+      if (full || now - t->first_row_at_ms >= options_.flush_interval_ms) {
+        Status st = FlushTable(*t);
+        if (!st.ok() && first.ok()) first = st;
+      }
+    }
+    return first;
+  }
+
+  Status CatchUp() {
+    std::vector<std::vector<int64_t>> targets;
+    for (auto& t : tables_) {
+      std::vector<int64_t> ends(t->partitions);
+      for (int p = 0; p < t->partitions; ++p) {
+        ASSIGN_OR_RETURN(ends[p], log_->EndOffset(t->topic, p));
+      }
+      targets.push_back(std::move(ends));
+    }
+    auto reached = [&] {
+      for (size_t i = 0; i < tables_.size(); ++i) {
+        for (int p = 0; p < tables_[i]->partitions; ++p) {
+          if (tables_[i]->next[p] < targets[i][p]) return false;
+        }
+      }
+      return true;
+    };
+    while (!reached()) {
+      ASSIGN_OR_RETURN(const int64_t read, Poll());
+      if (buffered_bytes_ >= options_.flush_bytes) RETURN_IF_ERROR(Flush());
+      if (read == 0 && buffered_bytes_ < options_.flush_bytes) {
+        return Status::Internal("bronze writer: the log served nothing below its end offset");
+      }
+    }
+    return Flush();
+  }
+
+  // --- thread ----------------------------------------------------------------------------
+
+  Status Start() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (thread_.joinable()) return Status::FailedPrecondition("bronze writer already started");
+    stop_ = false;
+    thread_ = std::thread([this] { Run(); });
+    return Status::Ok();
+  }
+
+  Status Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!thread_.joinable()) return final_status_;
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    return final_status_;
+  }
+
+  BronzeWriterStats stats() const {
+    BronzeWriterStats s;
+    s.records_read = records_read_.load();
+    s.rows_committed = rows_committed_.load();
+    s.files_committed = files_committed_.load();
+    s.commits = commits_.load();
+    s.undecodable_records = undecodable_.load();
+    return s;
+  }
+
+ private:
+  void Run() {
+    pthread_setname_np(pthread_self(), "tm-lake-bronze");
+    int failures = 0;
+    while (true) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_) break;
+      }
+      int64_t read = 0;
+      Status st = FlushDue();
+      if (st.ok()) {
+        auto polled = Poll();
+        if (polled.ok()) {
+          read = *polled;
+        } else {
+          st = polled.status();
+        }
+      }
+      int64_t wait_ms = read > 0 ? 0 : options_.poll_interval_ms;
+      if (!st.ok()) {
+        ++failures;
+        wait_ms = std::min<int64_t>(100ll << std::min(failures, 6), 5000);
+        spdlog::error("lake bronze writer: {} (retrying in {} ms)", st.ToString(), wait_ms);
+      } else {
+        failures = 0;
+      }
+      if (wait_ms > 0) {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [this] { return stop_; });
+      }
+    }
+    // The drain: everything the log holds now goes into one last commit per table.
+    Status st;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      st = CatchUp();
+      if (st.ok()) break;
+      spdlog::error("lake bronze writer: final commit failed: {}", st.ToString());
+    }
+    final_status_ = st;
+    if (st.ok()) spdlog::info("lake bronze writer: drained and committed");
+  }
+
+  // --- per-record work -------------------------------------------------------------------
+
+  void Append(TableState& t, int partition, const log::StoredRecord& rec) {
+    if (t.dlq) {
+      AppendDlq(t, partition, rec);
+    } else if (!AppendEvent(t, partition, rec)) {
+      return;
+    }
+    if (t.rows == 0) t.first_row_at_ms = clock_->NowMillis();
+    ++t.rows;
+    // Context columns this row did not mention are NULL.
+    for (size_t c = kEventContractColumns; !t.dlq && c < t.columns.size(); ++c) {
+      if (t.columns[c].size() < t.rows) t.columns[c].AppendNull();
+    }
+    const int64_t cost = static_cast<int64_t>(rec.value.size()) + kRowOverheadBytes;
+    t.bytes += cost;
+    buffered_bytes_ += cost;
+  }
+
+  bool AppendEvent(TableState& t, int partition, const log::StoredRecord& rec) {
+    Status st = options_.decoder->Decode(rec, &event_);
+    simdjson::dom::object context;
+    if (st.ok()) {
+      simdjson::dom::element root;
+      if (auto err = context_parser_.parse(event_.context_json).get(root);
+          err || root.get(context) != simdjson::SUCCESS) {
+        st = Status::InvalidArgument("context is not a JSON object");
+      }
+    }
+    if (!st.ok()) {
+      t.undecodable->Inc();
+      const int64_t n = ++undecodable_;
+      if (n <= 10 || n % 10000 == 0) {
+        spdlog::warn("lake bronze writer: {}/{} offset {}: {} (skipped; {} so far)", t.topic,
+                     partition, rec.offset, st.ToString(), n);
+      }
+      return false;
+    }
+    const event::Event& e = event_;
+    auto& c = t.columns;
+    c[kEventId].AppendString(e.event_id);
+    c[kEventType].AppendString(e.event_type);
+    c[kEventTime].AppendInt64(e.event_time_ms);
+    c[kClientTimestamp].AppendInt64(e.timestamp_ms);
+    c[kReceivedAt].AppendInt64(e.received_at_ms);
+    AppendOptionalString(c[kUserId], e.user_id);
+    AppendOptionalString(c[kAnonymousId], e.anonymous_id);
+    AppendOptionalString(c[kSessionId], e.session_id);
+    AppendOptionalString(c[kPlatform], e.platform);
+    AppendOptionalString(c[kSource], e.source);
+    if (e.schema_version) {
+      c[kSchemaVersion].AppendInt64(*e.schema_version);
+    } else {
+      c[kSchemaVersion].AppendNull();
+    }
+    c[kEventLogPartition].AppendInt32(partition);
+    c[kEventLogOffset].AppendInt64(rec.offset);
+    AppendOptionalString(c[kProperties], e.properties_json);
+    size_t k = 0;
+    for (auto field : context) {
+      AppendContext(t, k++, field.key, field.value);
+    }
+    return true;
+  }
+
+  ContextSlot* FindSlot(TableState& t, size_t position, std::string_view key) {
+    if (position < t.context_order.size() && t.context_order[position].first == key) {
+      return t.context_order[position].second;
+    }
+    auto it = t.context.find(key);
+    if (it == t.context.end()) it = t.context.emplace(std::string(key), ContextSlot{}).first;
+    if (position >= t.context_order.size()) t.context_order.resize(position + 1);
+    t.context_order[position] = {std::string(key), &it->second};
+    return &it->second;
+  }
+
+  // A new nullable column, NULL for the rows already buffered; -1 past max_context_columns.
+  int AddBufferColumn(TableState& t, std::string name, ColumnType type) {
+    if (t.context_columns >= options_.max_context_columns) return -1;
+    ++t.context_columns;
+    Column col(type);
+    for (size_t r = 0; r < t.rows; ++r) col.AppendNull();
+    t.columns.push_back(std::move(col));
+    t.schema.fields.push_back({std::move(name), type, true, -1});
+    return static_cast<int>(t.columns.size() - 1);
+  }
+
+  void AppendContext(TableState& t, size_t position, std::string_view key,
+                     simdjson::dom::element value) {
+    using simdjson::dom::element_type;
+    const element_type json_type = value.type();
+    if (json_type == element_type::NULL_VALUE || key.empty()) return;
+    ColumnType type = ColumnType::kString;
+    if (json_type == element_type::INT64 || json_type == element_type::UINT64 ||
+        json_type == element_type::DOUBLE) {
+      type = ColumnType::kDouble;
+    } else if (json_type == element_type::BOOL) {
+      type = ColumnType::kBoolean;
+    }
+    ContextSlot* slot = FindSlot(t, position, key);
+    if (slot->typed < 0) {
+      slot->typed = AddBufferColumn(t, std::string(bronze::kContextPrefix) + std::string(key), type);
+      if (slot->typed < 0) {
+        t.context_dropped->Inc();
+        return;
+      }
+    }
+    Column* col = &t.columns[static_cast<size_t>(slot->typed)];
+    if (col->size() > t.rows) return;  // the key repeats within one object: first one wins
+    if (col->type() == type && type != ColumnType::kString) {
+      if (type == ColumnType::kDouble) {
+        double d = 0;
+        if (value.get_double().get(d) != simdjson::SUCCESS) d = 0;  // every JSON number converts
+        col->AppendDouble(d);
+      } else {
+        bool b = false;
+        if (value.get_bool().get(b) != simdjson::SUCCESS) b = false;
+        col->AppendBool(b);
+      }
+      return;
+    }
+    std::string_view text;
+    if (col->type() == ColumnType::kString && value.get_string().get(text) == simdjson::SUCCESS) {
+      col->AppendString(text);
+      return;
+    }
+    // Any other value is kept as its JSON text: in the column itself when that is a string
+    // column, otherwise in the field's __text column.
+    if (col->type() != ColumnType::kString) {
+      if (slot->text < 0) {
+        slot->text = AddBufferColumn(
+            t, std::string(bronze::kContextPrefix) + std::string(key) + std::string(kTextSuffix),
+            ColumnType::kString);
+        if (slot->text < 0) {
+          t.context_dropped->Inc();
+          return;
+        }
+      }
+      col = &t.columns[static_cast<size_t>(slot->text)];
+      if (col->size() > t.rows) return;
+    }
+    json_text_.clear();
+    event::AppendJsonElement(&json_text_, value);
+    col->AppendString(json_text_);
+  }
+
+  void AppendDlq(TableState& t, int partition, const log::StoredRecord& rec) {
+    auto& c = t.columns;
+    simdjson::dom::element root;
+    simdjson::dom::object obj;
+    const bool parsed = context_parser_.parse(rec.value).get(root) == simdjson::SUCCESS &&
+                        root.get(obj) == simdjson::SUCCESS;
+    auto string_field = [&](std::string_view name, Column& col) {
+      std::string_view s;
+      if (parsed && obj[name].get(s) == simdjson::SUCCESS) {
+        col.AppendString(s);
+      } else {
+        col.AppendNull();
+      }
+    };
+    string_field("reason", c[kReason]);
+    string_field("message", c[kMessage]);
+    int64_t index = -1;
+    if (parsed && obj["index"].get(index) == simdjson::SUCCESS && index >= 0) {
+      c[kBatchIndex].AppendInt64(index);
+    } else {
+      c[kBatchIndex].AppendNull();  // -1: the whole body was rejected
+    }
+    string_field("source", c[kDlqSource]);
+    int64_t received_at = rec.timestamp_ms;
+    if (parsed && obj["received_at"].get(received_at) != simdjson::SUCCESS) {
+      received_at = rec.timestamp_ms;
+    }
+    c[kDlqReceivedAt].AppendInt64(received_at);
+    simdjson::dom::element raw;
+    std::string_view raw_text;
+    if (!parsed) {
+      c[kRaw].AppendString(rec.value);  // not the gateway's shape: keep the value whole
+    } else if (obj["raw"].get(raw) != simdjson::SUCCESS || raw.is_null()) {
+      c[kRaw].AppendNull();
+    } else if (raw.get_string().get(raw_text) == simdjson::SUCCESS) {
+      c[kRaw].AppendString(raw_text);  // body text, or an event cut to size
+    } else {
+      json_text_.clear();
+      event::AppendJsonElement(&json_text_, raw);
+      c[kRaw].AppendString(json_text_);
+    }
+    c[kDlqLogPartition].AppendInt32(partition);
+    c[kDlqLogOffset].AppendInt64(rec.offset);
+  }
+
+  // --- commit ----------------------------------------------------------------------------
+
+  Status FlushTable(TableState& t) {
+    if (t.rows == 0 && !t.OffsetsMoved()) return Status::Ok();
+    std::map<std::string, int64_t> offsets;
+    for (int p = 0; p < t.partitions; ++p) {
+      if (t.next[p] != t.committed[p]) offsets[t.SourceKey(p)] = t.next[p];
+    }
+    std::vector<DataFile> files;
+    if (t.rows > 0) {
+      // Schema evolution first: context columns first seen in this batch join the table.
+      for (size_t i = t.table->current().schema.fields.size(); i < t.schema.fields.size(); ++i) {
+        Status st = t.table->AddColumn(t.schema.fields[i].name, t.schema.fields[i].type);
+        if (!st.ok()) return CommitFailed(t, st, offsets);
+      }
+      ColumnBatch batch(t.table->current().schema);
+      for (size_t c = 0; c < t.columns.size(); ++c) std::swap(batch.column(c), t.columns[c]);
+      auto written = t.table->WriteFiles(batch, options_.parquet);
+      for (size_t c = 0; c < t.columns.size(); ++c) std::swap(batch.column(c), t.columns[c]);
+      if (!written.ok()) return CommitFailed(t, written.status(), offsets);
+      files = std::move(written).value();
+    }
+    if (FaultArmed("lake.kill_after_write_files")) ::raise(SIGKILL);
+    Status st = FaultArmed("lake.commit_fails")
+                    ? Status::IOError(t.table->directory() + ": injected commit failure")
+                    : t.table->Commit(files, {}, offsets);
+    if (!st.ok()) return CommitFailed(t, st, offsets);
+    if (FaultArmed("lake.kill_after_commit")) ::raise(SIGKILL);
+    Committed(t, files);
+    return Status::Ok();
+  }
+
+  // A failed commit may still have landed (say, the rename of metadata/current happened
+  // but the directory fsync failed). The table is reopened from disk; when its snapshot
+  // already holds our offsets the batch is in and is dropped, otherwise the buffer stays
+  // for a retry (new files; the failed attempt's files are orphans for expiry).
+  Status CommitFailed(TableState& t, const Status& error,
+                      const std::map<std::string, int64_t>& offsets) {
+    t.commit_errors->Inc();
+    auto reopened = Table::Open(options_.lake_root, std::string(bronze::kLayer), t.name, *clock_);
+    if (!reopened.ok()) {
+      return Status(error.code(), error.message() + " (and reopening the table failed: " +
+                                      reopened.status().ToString() + ")");
+    }
+    t.table = std::move(reopened).value();
+    bool landed = !offsets.empty();
+    for (const auto& [key, offset] : offsets) {
+      auto it = t.table->current().source_offsets.find(key);
+      if (it == t.table->current().source_offsets.end() || it->second < offset) landed = false;
+    }
+    if (landed) {
+      spdlog::warn("lake bronze writer: {}: commit reported {} but the snapshot holds it",
+                   t.name, error.ToString());
+      Committed(t, {});
+      return Status::Ok();
+    }
+    return error;
+  }
+
+  void Committed(TableState& t, const std::vector<DataFile>& files) {
+    int64_t bytes = 0;
+    for (const DataFile& f : files) bytes += f.bytes;
+    t.rows_committed->Inc(t.rows);
+    t.files_committed->Inc(files.size());
+    t.bytes_committed->Inc(static_cast<uint64_t>(bytes));
+    t.commits->Inc();
+    rows_committed_ += static_cast<int64_t>(t.rows);
+    files_committed_ += static_cast<int64_t>(files.size());
+    ++commits_;
+    t.committed = t.next;
+    {
+      std::lock_guard<std::mutex> lock(lag_->mu);
+      lag_->committed[t.topic] = t.committed;
+    }
+    buffered_bytes_ -= t.bytes;
+    ResetBuffer(t);
+  }
+
+  // Empties the buffer (keeping its memory) and aligns its schema with the table's.
+  void ResetBuffer(TableState& t) {
+    const Schema& schema = t.table->current().schema;
+    if (t.columns.size() != schema.fields.size()) {
+      t.columns.clear();
+      for (const Field& f : schema.fields) t.columns.emplace_back(f.type);
+    } else {
+      for (Column& c : t.columns) c.Clear();
+    }
+    t.schema = schema;
+    t.rows = 0;
+    t.bytes = 0;
+    if (t.dlq) return;
+    // The context slots follow the table's columns.
+    t.context.clear();
+    t.context_order.clear();
+    t.context_columns = 0;
+    for (size_t i = kEventContractColumns; i < schema.fields.size(); ++i) {
+      std::string_view name = schema.fields[i].name;
+      if (!name.starts_with(bronze::kContextPrefix)) continue;
+      name.remove_prefix(bronze::kContextPrefix.size());
+      ++t.context_columns;
+      if (name.ends_with(kTextSuffix)) {
+        name.remove_suffix(kTextSuffix.size());
+        t.context[std::string(name)].text = static_cast<int>(i);
+      } else {
+        t.context[std::string(name)].typed = static_cast<int>(i);
+      }
+    }
+  }
+
+  Status PositionPartitions(TableState& t) {
+    t.next.assign(t.partitions, 0);
+    const auto& offsets = t.table->current().source_offsets;
+    for (int p = 0; p < t.partitions; ++p) {
+      ASSIGN_OR_RETURN(const int64_t start, log_->StartOffset(t.topic, p));
+      ASSIGN_OR_RETURN(const int64_t end, log_->EndOffset(t.topic, p));
+      auto it = offsets.find(t.SourceKey(p));
+      const int64_t committed = it == offsets.end() ? 0 : it->second;
+      t.next[p] = committed;
+      if (committed > end) {
+        // The log lost its tail (recovery truncated damaged records) after bronze had them.
+        // Refusing to start would stop ingestion too; bronze keeps the rows it has and reads
+        // the new records from the log's end, so their offsets repeat in bronze.
+        spdlog::error("lake bronze writer: {}: snapshot {} holds {} up to offset {} but the log "
+                      "ends at {}; the log lost records bronze has; resuming at {}, so offsets "
+                      "{}..{} will appear twice in bronze (old and new records)",
+                      t.table->directory(), t.table->current().version, t.SourceKey(p),
+                      committed, end, end, end, committed - 1);
+        t.next[p] = end;
+      }
+      if (committed < start) {
+        spdlog::warn("lake bronze writer: {} offsets {}..{} left the log by retention before "
+                     "bronze had them",
+                     t.SourceKey(p), committed, start - 1);
+        t.next[p] = start;
+      }
+    }
+    // Offsets are compared with the snapshot's, so a skip past retention is committed too.
+    t.committed.assign(t.partitions, 0);
+    for (int p = 0; p < t.partitions; ++p) {
+      auto it = offsets.find(t.SourceKey(p));
+      t.committed[p] = it == offsets.end() ? 0 : it->second;
+    }
+    std::lock_guard<std::mutex> lock(lag_->mu);
+    lag_->committed[t.topic] = t.committed;
+    return Status::Ok();
+  }
+
+  Status SkipPastRetention(TableState& t, int p) {
+    ASSIGN_OR_RETURN(const int64_t start, log_->StartOffset(t.topic, p));
+    if (t.next[p] >= start) {
+      return Status::Internal(t.SourceKey(p) + ": read at " + std::to_string(t.next[p]) +
+                              " is out of range although the log starts at " +
+                              std::to_string(start));
+    }
+    spdlog::warn("lake bronze writer: {} offsets {}..{} left the log by retention before "
+                 "bronze had them",
+                 t.SourceKey(p), t.next[p], start - 1);
+    t.next[p] = start;
+    return Status::Ok();
+  }
+
+  void RegisterMetrics(TableState& t) {
+    MetricsRegistry& m = *options_.metrics;
+    const Labels table{{"table", t.name}};
+    t.rows_committed = &m.GetCounter("tidemark_lake_rows_committed_total",
+                                     "rows committed to lake tables", table);
+    t.files_committed = &m.GetCounter("tidemark_lake_files_committed_total",
+                                      "data files committed to lake tables", table);
+    t.bytes_committed = &m.GetCounter("tidemark_lake_bytes_committed_total",
+                                      "bytes of data files committed to lake tables", table);
+    t.commits = &m.GetCounter("tidemark_lake_commits_total", "lake table commits", table);
+    t.commit_errors = &m.GetCounter("tidemark_lake_commit_errors_total",
+                                    "lake flushes that failed (and are retried)", table);
+    t.undecodable = &m.GetCounter("tidemark_lake_undecodable_records_total",
+                                  "log records the bronze writer could not decode (skipped)",
+                                  {{"topic", t.topic}});
+    t.context_dropped = &m.GetCounter(
+        "tidemark_lake_context_fields_dropped_total",
+        "context values not stored because the table reached lake.max_context_columns", table);
+    std::shared_ptr<LagState> lag = lag_;
+    const std::string topic = t.topic;
+    const int partitions = t.partitions;
+    m.AddCallbackGauge("tidemark_lake_lag_records",
+                       "log records not yet committed to bronze, per topic", {{"topic", topic}},
+                       [lag, topic, partitions]() -> double {
+                         std::lock_guard<std::mutex> lock(lag->mu);
+                         if (lag->log == nullptr) return 0;
+                         const auto& committed = lag->committed[topic];
+                         double lag_records = 0;
+                         for (int p = 0; p < partitions; ++p) {
+                           auto end = lag->log->EndOffset(topic, p);
+                           const int64_t c = p < static_cast<int>(committed.size()) ? committed[p] : 0;
+                           if (end.ok() && *end > c) lag_records += static_cast<double>(*end - c);
+                         }
+                         return lag_records;
+                       });
+  }
+
+  log::Log* log_;
+  BronzeWriterOptions options_;
+  Clock* clock_;
+  std::unique_ptr<MetricsRegistry> own_metrics_;
+  std::shared_ptr<LagState> lag_;
+  std::vector<std::unique_ptr<TableState>> tables_;
+  int64_t buffered_bytes_ = 0;
+  event::Event event_;  // reused for every record
+  simdjson::dom::parser context_parser_;
+  std::string json_text_;
+
+  std::atomic<int64_t> records_read_{0}, rows_committed_{0}, files_committed_{0}, commits_{0},
+      undecodable_{0};
+
+  std::mutex mu_;  // guards stop_ and thread_ start/stop
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+  Status final_status_;
+
+  friend class BronzeWriter;
+};
+
+Result<std::unique_ptr<BronzeWriter>> BronzeWriter::Open(log::Log* log, BronzeWriterOptions options) {
+  if (options.flush_bytes <= 0 || options.flush_interval_ms <= 0) {
+    return Status::InvalidArgument("lake.flush_bytes and lake.flush_interval_ms must be positive");
+  }
+  auto impl = std::make_unique<Impl>(log, std::move(options));
+  {
+    std::lock_guard<std::mutex> lock(impl->lag_->mu);
+    impl->lag_->log = log;
+  }
+  RETURN_IF_ERROR(impl->OpenTables());
+  return std::unique_ptr<BronzeWriter>(new BronzeWriter(std::move(impl)));
+}
+
+BronzeWriter::BronzeWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BronzeWriter::~BronzeWriter() = default;
+Status BronzeWriter::Start() { return impl_->Start(); }
+Status BronzeWriter::Stop() { return impl_->Stop(); }
+Result<int64_t> BronzeWriter::Poll() { return impl_->Poll(); }
+Status BronzeWriter::Flush() { return impl_->Flush(); }
+Status BronzeWriter::CatchUp() { return impl_->CatchUp(); }
+BronzeWriterStats BronzeWriter::stats() const { return impl_->stats(); }
+
+}  // namespace tidemark::lake

@@ -1,0 +1,109 @@
+// The bronze writer: copies user-events, server-events and dlq-events from the Log into the
+// bronze tables (bronze_schema.h) in micro-batches, raw (duplicates and late events kept).
+// Each commit carries the source offsets it covers, and the writer resumes from the current
+// snapshot's offsets, so after any crash every log record is in bronze exactly once. The
+// protocol is in docs/formats-lake.md ("The bronze layer").
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "event/event.h"
+#include "lake/parquet.h"
+#include "log/log.h"
+
+namespace tidemark::lake {
+
+// The value → Event step for user-events and server-events records, the one place that
+// knows how a log value is encoded. Today values are canonical event JSON; when they become
+// Confluent-framed Avro with metadata in record headers, a new decoder replaces this one and
+// nothing else in the writer changes. Not thread-safe; the writer thread owns its decoder.
+class EventDecoder {
+ public:
+  virtual ~EventDecoder() = default;
+  // Fills *out (which the caller reuses across records) from one record. InvalidArgument
+  // when the value is not an event; the writer then counts and skips the record.
+  virtual Status Decode(const log::StoredRecord& record, event::Event* out) = 0;
+};
+
+// Canonical JSON values (event::EventFromJson). The `received_at` (epoch ms) and `source`
+// headers, when a record has them, take precedence over the value's fields.
+std::unique_ptr<EventDecoder> NewCanonicalJsonDecoder();
+
+struct BronzeWriterOptions {
+  std::string lake_root;  // data/lake; tables go to <lake_root>/bronze/<table>
+  // A table's buffered rows are committed once the oldest has waited this long…
+  int64_t flush_interval_ms = 300'000;
+  // …or once all tables together buffer this many bytes (record bytes plus a per-row
+  // overhead): the writer's memory bound. Reading pauses while a flush is due.
+  int64_t flush_bytes = 64ll << 20;
+  // How long the thread sleeps when the log has nothing new.
+  int64_t poll_interval_ms = 100;
+  // Context fields beyond this many distinct columns per table are not stored (counted in
+  // tidemark_lake_context_fields_dropped_total), so hostile input cannot grow the schema
+  // without bound.
+  int max_context_columns = 256;
+  ParquetWriterOptions parquet;
+  std::unique_ptr<EventDecoder> decoder;  // null: NewCanonicalJsonDecoder()
+  MetricsRegistry* metrics = nullptr;     // optional; must outlive the writer
+  Clock* clock = nullptr;                 // optional; SystemClock when null
+};
+
+// Reads the lake.* settings.
+BronzeWriterOptions BronzeWriterOptionsFromConfig(const Config& config, std::string lake_root);
+
+// What the writer has done since it was opened.
+struct BronzeWriterStats {
+  int64_t records_read = 0;
+  int64_t rows_committed = 0;
+  int64_t files_committed = 0;
+  int64_t commits = 0;
+  int64_t undecodable_records = 0;
+};
+
+// Owns the three bronze tables (one writer per table: never run two BronzeWriters on one
+// lake). The log must outlive the writer. Either Start() a thread that polls and flushes on
+// its own until Stop(), or drive it by hand with Poll/Flush/CatchUp (tests, benchmarks) —
+// not both. Public methods are called from one owning thread; the metrics it registers may
+// be scraped from any thread.
+class BronzeWriter {
+ public:
+  // Opens or creates the bronze tables and positions each log partition at the source offset
+  // of its table's current snapshot (the start of the log for partitions never committed).
+  // FailedPrecondition when a table does not follow bronze_schema.h. A committed offset past
+  // the end of the log (recovery truncated records bronze already holds) is logged as an
+  // error and reading resumes at the log's end (docs/formats-lake.md).
+  static Result<std::unique_ptr<BronzeWriter>> Open(log::Log* log, BronzeWriterOptions options);
+  ~BronzeWriter();  // Stop()s a started thread
+  BronzeWriter(const BronzeWriter&) = delete;
+  BronzeWriter& operator=(const BronzeWriter&) = delete;
+
+  // Starts the thread ("tm-lake-bronze"): it reads, buffers and commits by the flush rules;
+  // a failed flush is logged, counted and retried with backoff (reading pauses meanwhile).
+  Status Start();
+  // The SIGTERM drain: the thread reads up to the end offsets the log has now, commits
+  // everything buffered and exits. Returns the last flush's status. Idempotent.
+  Status Stop();
+
+  // Reads what the log has, until the buffers reach flush_bytes; returns the records read.
+  Result<int64_t> Poll();
+  // Commits every table's buffered rows (one snapshot per table that has any).
+  Status Flush();
+  // Poll + Flush until every partition is at the end offset it had when called.
+  Status CatchUp();
+
+  BronzeWriterStats stats() const;
+
+ private:
+  class Impl;
+  explicit BronzeWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tidemark::lake
