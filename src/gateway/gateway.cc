@@ -744,8 +744,8 @@ void Connection::HandleBatch(http::request<http::string_body>& req) {
   decoded_body = std::string();
   body = {};
   if (body_read_directly_) {
+    // Not cleared: the next body's resize then zero-fills only the bytes it adds.
     req.body().swap(body_);
-    body_.clear();
     if (body_.capacity() > kKeptBodyCapacity) body_ = std::string();
   }
 
