@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -81,14 +82,28 @@ Status HttpConnection::Connect() {
   return last;
 }
 
-Status HttpConnection::SendAll(std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+Status HttpConnection::SendAll(std::string_view head, std::string_view body) {
+  iovec iov[2] = {{const_cast<char*>(head.data()), head.size()}, {const_cast<char*>(body.data()), body.size()}};
+  int first = 0;
+  const int count = 2;
+  while (first < count) {
+    msghdr msg{};
+    msg.msg_iov = iov + first;
+    msg.msg_iovlen = static_cast<size_t>(count - first);
+    ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::Unavailable(std::string("send: ") + std::strerror(errno));
     }
-    data.remove_prefix(static_cast<size_t>(n));
+    auto left = static_cast<size_t>(n);
+    while (first < count && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      ++first;
+    }
+    if (first < count) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
   }
   return Status::Ok();
 }
@@ -161,7 +176,7 @@ Result<HttpResult> HttpConnection::Request(
     std::string_view method, std::string_view target, std::string_view body,
     const std::vector<std::pair<std::string, std::string>>& headers) {
   std::string req;
-  req.reserve(256 + body.size());
+  req.reserve(256);  // the head only: the body is sent from where it lies
   req.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(host_);
   req.append("\r\nContent-Length: ").append(std::to_string(body.size())).append("\r\n");
   for (const auto& [k, v] : headers) req.append(k).append(": ").append(v).append("\r\n");
@@ -169,8 +184,7 @@ Result<HttpResult> HttpConnection::Request(
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = fd_ >= 0;
     if (!reused) RETURN_IF_ERROR(Connect());
-    Status st = SendAll(req);
-    if (st.ok() && !body.empty()) st = SendAll(body);
+    Status st = SendAll(req, body);
     if (st.ok()) {
       auto r = ReadResponse();
       if (r.ok()) return r;

@@ -36,7 +36,9 @@ class HttpConnection {
 
  private:
   Status Connect();
-  Status SendAll(std::string_view data);
+  // Sends head then body with as few syscalls as the socket allows (one writev when it
+  // takes everything), so a request's header and body leave together.
+  Status SendAll(std::string_view head, std::string_view body);
   Result<HttpResult> ReadResponse();
   Status Fill();  // reads more bytes into buf_
 

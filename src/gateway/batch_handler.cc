@@ -79,7 +79,9 @@ void PlanBatch(const BatchInput& in, const BatchLimits& limits, const TopicParti
                const AdmitFn& admit, BatchPlan* plan) {
   simdjson::dom::parser& parser = ThreadParser();
   simdjson::dom::element root;
-  if (auto err = parser.parse(in.body.data(), in.body.size(), true).get(root); err) {
+  static_assert(kBodyPadding >= simdjson::SIMDJSON_PADDING);
+  const bool copy_body = in.readable_padding < kBodyPadding;
+  if (auto err = parser.parse(in.body.data(), in.body.size(), copy_body).get(root); err) {
     RejectBody(in, limits, partitions,
                std::string("body is not valid JSON: ") + simdjson::error_message(err), plan);
     return;

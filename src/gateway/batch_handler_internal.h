@@ -25,6 +25,9 @@ struct BatchLimits {
   static BatchLimits FromConfig(const Config& config);
 };
 
+// simdjson reads up to this many bytes past the end of its input.
+inline constexpr size_t kBodyPadding = 64;
+
 struct TopicPartitions {
   int user_events = 1;
   int server_events = 1;
@@ -33,6 +36,9 @@ struct TopicPartitions {
 
 struct BatchInput {
   std::string_view body;  // decoded
+  // Bytes readable (owned by the caller, any content) past the end of `body`. With at least
+  // kBodyPadding the body is parsed in place instead of being copied into the parser.
+  size_t readable_padding = 0;
   std::string_view source;
   std::string_view default_platform;
   std::string_view client_ip;

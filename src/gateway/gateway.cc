@@ -5,6 +5,7 @@
 #include "gateway/gateway.h"
 
 #include <malloc.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -33,6 +34,9 @@ using tcp = net::ip::tcp;
 
 constexpr std::string_view kBatchPath = "/v1/batch";
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
+// A connection keeps its body buffer between requests up to this capacity, so that bulk
+// clients reuse one allocation while many idle connections hold little memory.
+constexpr size_t kKeptBodyCapacity = 1 << 20;
 
 std::string ErrorJson(std::string_view error, std::string_view message) {
   std::string out = "{\"error\":";
@@ -125,6 +129,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void DoReadHeader();
   void OnReadHeader(beast::error_code ec);
   void DoReadBody();
+  // Reads a Content-Length body straight into body_ with large reads and one deadline.
+  void ReadSizedBody(size_t length);
   void OnReadBody(beast::error_code ec);
   void Handle();
   void HandleBatch(http::request<http::string_body>& req);
@@ -134,13 +140,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnWrite(bool keep_alive, beast::error_code ec);
   void Close();
   void ReleaseReservation();
+  void ObserveRequest(int status, double seconds);
+  Counter& AcceptedCounter(const std::string& source);
 
   beast::tcp_stream stream_;
   GatewayServer* server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::empty_body> continue_;
-  http::response<http::string_body> res_;
+  std::string response_;  // the serialised answer being written
   std::string client_ip_;
   std::string path_label_;
   bool reading_ = false;
@@ -148,6 +156,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   unsigned request_version_ = 11;
   int64_t reserved_bytes_ = 0;
   std::chrono::steady_clock::time_point started_;
+  // A sized request body, read outside the parser (see ReadSizedBody). Its capacity is kept
+  // across keep-alive requests up to kKeptBodyCapacity.
+  std::string body_;
+  bool body_read_directly_ = false;
+  // The one deadline of a direct body read or an answer's write (header reads use the
+  // stream's own timer).
+  net::steady_timer deadline_;
+  // Metric handles of the last request's labels: a connection usually repeats them.
+  std::string observed_label_;
+  int observed_status_ = 0;
+  Counter* observed_requests_ = nullptr;
+  Histogram* observed_duration_ = nullptr;
+  std::string accepted_source_;
+  Counter* accepted_ = nullptr;
 };
 
 class GatewayServer final : public Gateway {
@@ -212,6 +234,8 @@ class GatewayServer final : public Gateway {
     if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
     for (int64_t i = 0; i < threads; ++i) {
       threads_.emplace_back([this] {
+        // Named so that per-thread CPU (top -H, perf) tells the gateway from other stages.
+        pthread_setname_np(pthread_self(), "tm-gateway-io");
         for (;;) {
           try {
             ioc_.run();
@@ -320,15 +344,18 @@ class GatewayServer final : public Gateway {
     if (conns_.empty()) conns_cv_.notify_all();
   }
 
-  void Observe(const std::string& path_label, int status, double seconds) {
-    MetricsRegistry& m = *deps_.metrics;
-    m.GetCounter("tidemark_http_requests_total", "HTTP requests answered, by path and status",
-                 {{"path", path_label}, {"status", std::to_string(status)}})
-        .Inc();
-    m.GetHistogram("tidemark_http_request_duration_seconds",
-                   "time from a request's arrival to its answer", LatencyBuckets(),
-                   {{"path", path_label}})
-        .Observe(seconds);
+  Counter& RequestsCounter(const std::string& path_label, int status) {
+    return deps_.metrics->GetCounter("tidemark_http_requests_total", "HTTP requests answered, by path and status",
+                                     {{"path", path_label}, {"status", std::to_string(status)}});
+  }
+  Histogram& DurationHistogram(const std::string& path_label) {
+    return deps_.metrics->GetHistogram("tidemark_http_request_duration_seconds",
+                                       "time from a request's arrival to its answer", LatencyBuckets(),
+                                       {{"path", path_label}});
+  }
+  Counter& AcceptedCounter(const std::string& source) {
+    return deps_.metrics->GetCounter("tidemark_events_accepted_total", "events accepted by the gateway, by source",
+                                     {{"source", source}});
   }
 
  private:
@@ -382,7 +409,7 @@ class GatewayServer final : public Gateway {
 // ---------------------------------------------------------------------------------------
 
 Connection::Connection(tcp::socket socket, GatewayServer* server)
-    : stream_(std::move(socket)), server_(server) {
+    : stream_(std::move(socket)), server_(server), deadline_(stream_.get_executor()) {
   beast::error_code ec;
   auto remote = stream_.socket().remote_endpoint(ec);
   if (!ec) client_ip_ = remote.address().to_string();
@@ -457,11 +484,50 @@ void Connection::OnReadHeader(beast::error_code ec) {
 }
 
 void Connection::DoReadBody() {
+  body_read_directly_ = false;
   if (parser_->is_done()) return OnReadBody({});
+  // A Content-Length body (every SDK and loadgen send one) skips the parser's body path,
+  // which reads at most 64 KiB per call, copies each piece and re-arms the stream's timer
+  // per read. Chunked bodies still go through the parser.
+  if (auto length = parser_->content_length(); length && !parser_->chunked()) {
+    return ReadSizedBody(static_cast<size_t>(*length));
+  }
   stream_.expires_after(server_->keepalive());
   http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
     self->OnReadBody(ec);
   });
+}
+
+void Connection::ReadSizedBody(size_t length) {
+  // The parser refused a Content-Length above body_limit at the header already.
+  body_read_directly_ = true;
+  // Room past the end lets the JSON parser work in place (internal::kBodyPadding).
+  body_.reserve(length + internal::kBodyPadding);
+  body_.resize(length);
+  const size_t buffered = std::min(buffer_.size(), length);
+  if (buffered > 0) {
+    net::buffer_copy(net::buffer(body_.data(), buffered), buffer_.data());
+    buffer_.consume(buffered);
+  }
+  if (buffered == length) return OnReadBody({});
+  stream_.expires_never();
+  deadline_.expires_after(server_->keepalive());
+  deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    // A deadline re-armed after this wait fired (the operation finished just in time) is
+    // not this wait's business.
+    if (ec != net::error::operation_aborted &&
+        self->deadline_.expiry() <= net::steady_timer::clock_type::now()) {
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    }
+  });
+  net::async_read(stream_.socket(), net::buffer(body_.data() + buffered, length - buffered),
+                  [self = shared_from_this()](beast::error_code ec, size_t) {
+                    self->deadline_.cancel();
+                    // A cancelled read is the deadline's doing.
+                    if (ec == net::error::operation_aborted) ec = beast::error::timeout;
+                    self->OnReadBody(ec);
+                  });
 }
 
 void Connection::OnReadBody(beast::error_code ec) {
@@ -485,6 +551,7 @@ void Connection::OnReadBody(beast::error_code ec) {
 
 void Connection::Handle() {
   auto& req = parser_->get();
+  if (body_read_directly_) req.body().swap(body_);
   request_keep_alive_ = req.keep_alive();
   request_version_ = req.version();
   server_->request_bytes().Inc(req.body().size());
@@ -618,18 +685,27 @@ void Connection::HandleBatch(http::request<http::string_body>& req) {
     return Send(std::move(r));
   }
 
-  std::string body;
-  internal::DecodeOutcome decoded = internal::DecodeBody(
-      Sv(req[http::field::content_encoding]), std::move(req.body()), server_->max_request_bytes(), &body);
-  if (decoded.http_status != 200) {
-    const char* code = decoded.http_status == 413   ? "payload_too_large"
-                       : decoded.http_status == 415 ? "unsupported_media_type"
-                                                    : "bad_request";
-    return Send(ErrorResponse(decoded.http_status, code, decoded.message));
+  // An identity body is planned where it was read; others are decoded into `decoded_body`.
+  std::string decoded_body;
+  std::string_view body = req.body();
+  std::string_view content_encoding = Sv(req[http::field::content_encoding]);
+  if (!content_encoding.empty()) {
+    internal::DecodeOutcome decoded = internal::DecodeBody(content_encoding, std::move(req.body()),
+                                                           server_->max_request_bytes(), &decoded_body);
+    if (decoded.http_status != 200) {
+      const char* code = decoded.http_status == 413   ? "payload_too_large"
+                         : decoded.http_status == 415 ? "unsupported_media_type"
+                                                      : "bad_request";
+      return Send(ErrorResponse(decoded.http_status, code, decoded.message));
+    }
+    body = decoded_body;
+  } else if (body.size() > server_->max_request_bytes()) {
+    return Send(ErrorResponse(413, "payload_too_large",
+                              "decoded body exceeds " + std::to_string(server_->max_request_bytes()) + " bytes"));
   }
-  if (body.data() != nullptr && static_cast<int64_t>(body.size()) != raw_bytes) {
-    // Decoded bytes count too (the raw buffer is gone, but records will hold as much).
-    int64_t extra = static_cast<int64_t>(body.size());
+  if (!decoded_body.empty() && static_cast<int64_t>(decoded_body.size()) != raw_bytes) {
+    // Decoded bytes count too (records will hold as much).
+    int64_t extra = static_cast<int64_t>(decoded_body.size());
     if (!server_->ReserveInflight(extra)) return Send(overloaded());
     reserved_bytes_ += extra;
   }
@@ -650,6 +726,8 @@ void Connection::HandleBatch(http::request<http::string_body>& req) {
 
   internal::BatchInput in;
   in.body = body;
+  const std::string& body_owner = content_encoding.empty() ? req.body() : decoded_body;
+  in.readable_padding = body_owner.capacity() - body_owner.size();
   in.source = key->source;
   in.default_platform = key->platform;
   in.client_ip = client_ip_;
@@ -661,7 +739,15 @@ void Connection::HandleBatch(http::request<http::string_body>& req) {
   internal::PlanBatch(in, server_->limits(), parts,
                       [&](size_t n) { return limiter.TryTake(key_id, static_cast<double>(n), now); },
                       plan.get());
-  body = std::string();  // records hold their own copies now
+  // Records hold their own copies now: free the decoded body, keep a read buffer for the
+  // connection's next request.
+  decoded_body = std::string();
+  body = {};
+  if (body_read_directly_) {
+    // Not cleared: the next body's resize then zero-fills only the bytes it adds.
+    req.body().swap(body_);
+    if (body_.capacity() > kKeptBodyCapacity) body_ = std::string();
+  }
 
   if (plan->status == 413) return Send(ErrorResponse(413, plan->error_code, plan->error_message));
   if (plan->status == 429) {
@@ -721,10 +807,7 @@ void Connection::FinishBatch(internal::BatchPlan& plan, int worst, const std::st
 
   // Durable: count and answer.
   if (plan.accepted > 0) {
-    server_->deps()
-        .metrics->GetCounter("tidemark_events_accepted_total", "events accepted by the gateway, by source",
-                             {{"source", plan.source}})
-        .Inc(plan.accepted);
+    AcceptedCounter(plan.source).Inc(plan.accepted);
   }
   HttpResponse r;
   r.body.reserve(64 + plan.errors_json.size());
@@ -741,6 +824,31 @@ void Connection::FinishBatch(internal::BatchPlan& plan, int worst, const std::st
   Send(std::move(r));
 }
 
+void Connection::ObserveRequest(int status, double seconds) {
+  if (path_label_.empty()) path_label_ = "other";
+  // Registry lookups build label sets and take its lock; a connection mostly repeats the
+  // same path and status, so it keeps the last handles.
+  if (observed_duration_ == nullptr || observed_label_ != path_label_) {
+    observed_label_ = path_label_;
+    observed_duration_ = &server_->DurationHistogram(observed_label_);
+    observed_requests_ = nullptr;
+  }
+  if (observed_requests_ == nullptr || observed_status_ != status) {
+    observed_status_ = status;
+    observed_requests_ = &server_->RequestsCounter(observed_label_, status);
+  }
+  observed_requests_->Inc();
+  observed_duration_->Observe(seconds);
+}
+
+Counter& Connection::AcceptedCounter(const std::string& source) {
+  if (accepted_ == nullptr || accepted_source_ != source) {
+    accepted_source_ = source;
+    accepted_ = &server_->AcceptedCounter(source);
+  }
+  return *accepted_;
+}
+
 void Connection::ReleaseReservation() {
   if (reserved_bytes_ > 0) {
     server_->ReleaseInflight(reserved_bytes_);
@@ -751,26 +859,48 @@ void Connection::ReleaseReservation() {
 void Connection::Send(HttpResponse response) {
   ReleaseReservation();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  server_->Observe(path_label_.empty() ? "other" : path_label_, response.status, seconds);
+  ObserveRequest(response.status, seconds);
   bool keep_alive = request_keep_alive_ && !server_->stopping();
-  res_ = http::response<http::string_body>();
-  res_.version(request_version_);
-  res_.result(static_cast<unsigned>(response.status));
-  res_.set(http::field::server, "tidemark");
-  res_.set(http::field::content_type, response.content_type);
-  for (const auto& [name, value] : response.headers) res_.set(name, value);
-  res_.body() = std::move(response.body);
-  res_.keep_alive(keep_alive);
-  res_.prepare_payload();
-  stream_.expires_after(kWriteTimeout);
-  http::async_write(stream_, res_, [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
-    self->OnWrite(keep_alive, ec);
+  // Serialised by hand into one reused buffer and written with one send, under one
+  // deadline: beast's serializer and the stream's per-operation timer cost more than the
+  // small answers themselves.
+  response_.clear();
+  response_.append(request_version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  event::AppendJsonInt(&response_, response.status);
+  response_.push_back(' ');
+  response_.append(Sv(http::obsolete_reason(http::int_to_status(static_cast<unsigned>(response.status)))));
+  response_.append("\r\nServer: tidemark\r\nContent-Type: ");
+  response_.append(response.content_type);
+  response_.append("\r\n");
+  for (const auto& [name, value] : response.headers) {
+    response_.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (request_version_ == 10 && keep_alive) response_.append("Connection: keep-alive\r\n");
+  if (request_version_ != 10 && !keep_alive) response_.append("Connection: close\r\n");
+  response_.append("Content-Length: ");
+  event::AppendJsonInt(&response_, static_cast<int64_t>(response.body.size()));
+  response_.append("\r\n\r\n");
+  response_.append(response.body);
+  stream_.expires_never();
+  deadline_.expires_after(kWriteTimeout);
+  deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    // A deadline re-armed after this wait fired (the operation finished just in time) is
+    // not this wait's business.
+    if (ec != net::error::operation_aborted &&
+        self->deadline_.expiry() <= net::steady_timer::clock_type::now()) {
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    }
   });
+  net::async_write(stream_.socket(), net::buffer(response_),
+                   [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                     self->deadline_.cancel();
+                     self->OnWrite(keep_alive, ec);
+                   });
 }
 
 void Connection::OnWrite(bool keep_alive, beast::error_code ec) {
-  stream_.expires_never();
-  res_ = http::response<http::string_body>();
+  if (response_.capacity() > kKeptBodyCapacity) response_ = std::string();
   if (ec || !keep_alive) return Close();
   DoReadHeader();
 }
