@@ -38,6 +38,7 @@ test: test-deps configure
 
 bench:
 	@scripts/install-deps.sh --bench
+	@scripts/install-test-tools.sh
 	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DTIDEMARK_BUILD_TESTS=OFF
 	cmake --build build-bench -j $(JOBS)
 	bench/run.sh build-bench
