@@ -82,7 +82,9 @@ DedupFilter::DedupFilter(Options options) : options_(options) {
   custom_hasher_ = options_.hasher != nullptr;
   if (!options_.hasher) options_.hasher = DefaultHasher;
   ttl_minutes_ = (options_.ttl_ms + 59999) / 60000;
-  ResetTable(1);
+  // Sized for ~88 % load at expected_keys: below the 92 % grow threshold, ~20.5 B per id.
+  const size_t expected = static_cast<size_t>(std::max<int64_t>(0, options_.expected_keys));
+  ResetTable(std::max<size_t>(1, expected * 100 / 88 / 4 / (size_t{1} << kSegmentBits)));
 }
 
 void DedupFilter::ResetTable(size_t buckets_per_segment) {
@@ -182,6 +184,16 @@ bool DedupFilter::Contains(const Key& key, std::string_view id) const {
     if (Matches(slot, tag, key, id)) return true;
   }
   return false;
+}
+
+void DedupFilter::Prefetch(std::string_view id) const {
+  const Key key = MakeKey(id);
+  const Segment& seg = segments_[key.position_hash >> (64 - kSegmentBits)];
+  const size_t b1 = Bucket1(seg, key.position_hash), b2 = Bucket2(seg, key.position_hash);
+  __builtin_prefetch(&seg.buckets[b1]);
+  __builtin_prefetch(&seg.tags[b1 * 4]);
+  __builtin_prefetch(&seg.buckets[b2]);
+  __builtin_prefetch(&seg.tags[b2 * 4]);
 }
 
 bool DedupFilter::Place(Segment& seg, Slot slot, uint16_t tag, uint64_t h) {

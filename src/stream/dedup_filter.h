@@ -42,6 +42,9 @@ class DedupFilter {
     int64_t max_keys = 4'000'000;
     // Tests pass a colliding hasher to prove exactness; production uses Hash64.
     Hasher hasher = nullptr;
+    // Live ids to size the table for up front (0: start small and grow), so warming up
+    // does not re-hash segments over and over.
+    int64_t expected_keys = 0;
   };
 
   explicit DedupFilter(Options options);
@@ -49,6 +52,8 @@ class DedupFilter {
   // kNew (and remembers id), kDuplicate, or kFull (remembers nothing). received_at_ms also
   // advances the filter's clock, which may expire old entries first.
   DedupResult CheckAndInsert(std::string_view id, int64_t received_at_ms);
+  // A hint: starts loading the table lines CheckAndInsert(id) will read. Changes nothing.
+  void Prefetch(std::string_view id) const;
   // Moves the clock forward (expiring what is older than the TTL) without inserting: lets a
   // paused task find out whether the next record now fits.
   void AdvanceTime(int64_t received_at_ms);

@@ -55,6 +55,8 @@ struct ProcessorOptions {
   std::vector<std::string> dimensions = {"event_type", "platform", "app_version"};
   std::vector<std::string> numeric_properties = {"revenue", "duration_ms"};
   DedupFilter::Hasher dedup_hasher = nullptr;  // tests force collisions
+  // Live event ids to size the dedup table for up front (0: grow as ids arrive).
+  int64_t dedup_expected_keys = 0;
 };
 
 // Validates option values that a config file could get wrong.
@@ -88,6 +90,10 @@ class PartitionProcessor {
 
   // kBackpressure: the dedup state is full; nothing was consumed, offer the record again later.
   Outcome Process(const log::StoredRecord& record);
+  // A hint for a record that Process will see soon (one or two records ahead): starts
+  // loading the dedup and session lines it will need, so their cache misses overlap the
+  // work on the records before it. Reads nothing but the record; changes no state.
+  void Prefetch(const log::StoredRecord& record) const;
   // Upserts every cell changed since the last Emit (early results), writes windows that the
   // watermark has passed one last time and drops them (final results).
   void Emit(RowSink* sink);
