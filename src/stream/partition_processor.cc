@@ -290,7 +290,7 @@ void PartitionProcessor::Sessionize(const StreamEvent& e, uint64_t user_hash, in
       // A stray from well before the open session: a session of its own, closed at once.
       UserSession stray{t, t, 1, window_start, dims};
       cell.agg.sessions++;
-      session_cells_[{window_start, dims}].open++;
+      SessionCellAt(window_start, dims).open++;
       CloseSession(stray);
       return;
     }
@@ -301,11 +301,19 @@ void PartitionProcessor::Sessionize(const StreamEvent& e, uint64_t user_hash, in
     sessions_.Insert(e.user_key, user_hash, UserSession{t, t, 1, window_start, dims});
   }
   cell.agg.sessions++;
-  session_cells_[{window_start, dims}].open++;
+  SessionCellAt(window_start, dims).open++;
+}
+
+PartitionProcessor::SessionCell& PartitionProcessor::SessionCellAt(int64_t window_start, std::string_view dims) {
+  session_key_buf_.first = window_start;
+  session_key_buf_.second.assign(dims);
+  auto it = session_cells_.find(session_key_buf_);
+  if (it == session_cells_.end()) it = session_cells_.emplace(session_key_buf_, SessionCell{}).first;
+  return it->second;
 }
 
 void PartitionProcessor::CloseSession(const UserSession& s) {
-  SessionCell& sc = session_cells_[{s.start_window, s.dims}];
+  SessionCell& sc = SessionCellAt(s.start_window, s.dims);
   sc.agg.sessions++;
   sc.agg.Prop(kSessionDurationProp).Add(static_cast<double>(s.last - s.start));
   sc.agg.Prop(kSessionEventsProp).Add(static_cast<double>(s.events));

@@ -148,6 +148,8 @@ class PartitionProcessor {
   void Sessionize(const StreamEvent& e, uint64_t user_hash, int64_t window_start, const std::string& dims,
                   Cell& cell);
   void CloseSession(const UserSession& s);
+  // session_cells_[{window_start, dims}] without building a key string on every call.
+  SessionCell& SessionCellAt(int64_t window_start, std::string_view dims);
   void CloseExpiredSessions();
   void EnforceSessionBound();
   void CountLateStats(int64_t received_at_ms, bool late);
@@ -167,6 +169,7 @@ class PartitionProcessor {
   std::map<int64_t, CellMap> windows_;
   size_t window_cells_ = 0;
   std::map<std::pair<int64_t, std::string>, SessionCell> session_cells_;
+  std::pair<int64_t, std::string> session_key_buf_;  // reused lookup key (keeps its capacity)
   std::map<std::pair<int64_t, std::string>, Cell> late_cells_;
   std::map<int64_t, Cell> dlq_cells_;
   internal::FlatStringMap<UserSession> sessions_;  // by user key
