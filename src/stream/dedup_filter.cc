@@ -54,15 +54,37 @@ bool ParseHex128(std::string_view id, bool uuid, bool* upper, uint64_t* hi, uint
   return true;
 }
 
+// Parses the load generator's "<16 hex>-<8 hex>" ids (one case) into 96 bits.
+bool ParseHex16Dash8(std::string_view id, bool* upper, uint64_t* hi, uint64_t* lo) {
+  if (id.size() != 25 || id[16] != '-') return false;
+  uint64_t words[2] = {0, 0};
+  uint8_t flags = 0;
+  for (size_t i = 0; i < 25; ++i) {
+    if (i == 16) continue;
+    uint8_t v = kHexTable[static_cast<uint8_t>(id[i])];
+    if (v == 0xff) return false;
+    flags |= v;
+    words[i > 16] = words[i > 16] << 4 | (v & 0xf);
+  }
+  if ((flags & 0x30) == 0x30) return false;
+  *upper = (flags & 0x20) != 0;
+  *hi = words[0];
+  *lo = words[1];
+  return true;
+}
+
 constexpr uint16_t KindOf(uint16_t tag) { return tag & 7; }
 constexpr int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 }  // namespace
 
 DedupFilter::DedupFilter(Options options) : options_(options) {
+  custom_hasher_ = options_.hasher != nullptr;
   if (!options_.hasher) options_.hasher = DefaultHasher;
   ttl_minutes_ = (options_.ttl_ms + 59999) / 60000;
-  ResetTable(1);
+  // Sized for ~88 % load at expected_keys: below the 92 % grow threshold, ~20.5 B per id.
+  const size_t expected = static_cast<size_t>(std::max<int64_t>(0, options_.expected_keys));
+  ResetTable(std::max<size_t>(1, expected * 100 / 88 / 4 / (size_t{1} << kSegmentBits)));
 }
 
 void DedupFilter::ResetTable(size_t buckets_per_segment) {
@@ -95,6 +117,13 @@ DedupFilter::Key DedupFilter::MakeKey(std::string_view id) const {
       k.position_hash = PositionHash(k.slot, k.kind);
       return k;
     }
+  } else if (id.size() == 25) {
+    bool upper = false;
+    if (ParseHex16Dash8(id, &upper, &k.slot.hi, &k.slot.lo)) {
+      k.kind = upper ? kHex16Dash8Upper : kHex16Dash8Lower;
+      k.position_hash = PositionHash(k.slot, k.kind);
+      return k;
+    }
   }
   k.kind = kOther;
   k.slot.lo = options_.hasher(id);
@@ -104,6 +133,9 @@ DedupFilter::Key DedupFilter::MakeKey(std::string_view id) const {
 
 uint64_t DedupFilter::PositionHash(const Slot& s, uint16_t kind) const {
   if (kind == kOther) return s.lo;
+  // Packed ids are already uniform-ish bits: two multiply-xorshift rounds spread them, far
+  // cheaper than a byte hash through a function pointer (this runs on every cuckoo kick).
+  if (!custom_hasher_) return Mix64(s.lo ^ Mix64(s.hi + kind));
   char bytes[16];
   std::memcpy(bytes, &s.lo, 8);
   std::memcpy(bytes + 8, &s.hi, 8);
@@ -152,6 +184,16 @@ bool DedupFilter::Contains(const Key& key, std::string_view id) const {
     if (Matches(slot, tag, key, id)) return true;
   }
   return false;
+}
+
+void DedupFilter::Prefetch(std::string_view id) const {
+  const Key key = MakeKey(id);
+  const Segment& seg = segments_[key.position_hash >> (64 - kSegmentBits)];
+  const size_t b1 = Bucket1(seg, key.position_hash), b2 = Bucket2(seg, key.position_hash);
+  __builtin_prefetch(&seg.buckets[b1]);
+  __builtin_prefetch(&seg.tags[b1 * 4]);
+  __builtin_prefetch(&seg.buckets[b2]);
+  __builtin_prefetch(&seg.tags[b2 * 4]);
 }
 
 bool DedupFilter::Place(Segment& seg, Slot slot, uint16_t tag, uint64_t h) {
@@ -360,7 +402,7 @@ Status DedupFilter::Restore(std::string_view in) {
   for (uint64_t i = 0; i < n; ++i) {
     uint16_t tag;
     Slot s;
-    if (!r.U16(&tag) || KindOf(tag) == kEmpty || KindOf(tag) > kOther) {
+    if (!r.U16(&tag) || KindOf(tag) == kEmpty) {
       return Status::Corruption("dedup state: bad entry " + std::to_string(i));
     }
     if (KindOf(tag) == kOther) {

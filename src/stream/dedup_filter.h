@@ -1,7 +1,7 @@
 // Exact event-id deduplication with a time-to-live, in about 18 bytes per live id.
 //
-// Ids shaped like the gateway's derived ids (32 hex digits) or UUIDs (36 characters,
-// lower or upper case) are stored losslessly as their 128 bits plus a kind tag, so equality
+// Ids shaped like the gateway's derived ids (32 hex digits), UUIDs (36 characters) or the
+// load generator's ids ("<16 hex>-<8 hex>"), lower or upper case, are stored losslessly as their 128 bits plus a kind tag, so equality
 // is exact with no hash involved. Any other id is stored as a 64-bit hash plus a reference
 // to its full bytes in an arena, and a hash match is confirmed by comparing those bytes, so a
 // hash collision can never drop a new event. The table is a bucketised cuckoo hash (4 slots
@@ -42,6 +42,9 @@ class DedupFilter {
     int64_t max_keys = 4'000'000;
     // Tests pass a colliding hasher to prove exactness; production uses Hash64.
     Hasher hasher = nullptr;
+    // Live ids to size the table for up front (0: start small and grow), so warming up
+    // does not re-hash segments over and over.
+    int64_t expected_keys = 0;
   };
 
   explicit DedupFilter(Options options);
@@ -49,6 +52,8 @@ class DedupFilter {
   // kNew (and remembers id), kDuplicate, or kFull (remembers nothing). received_at_ms also
   // advances the filter's clock, which may expire old entries first.
   DedupResult CheckAndInsert(std::string_view id, int64_t received_at_ms);
+  // A hint: starts loading the table lines CheckAndInsert(id) will read. Changes nothing.
+  void Prefetch(std::string_view id) const;
   // Moves the clock forward (expiring what is older than the TTL) without inserting: lets a
   // paused task find out whether the next record now fits.
   void AdvanceTime(int64_t received_at_ms);
@@ -71,7 +76,17 @@ class DedupFilter {
     Slot slots[4];
   };
   // tag: bits 0-2 kind (0 = empty), bits 3-15 minute of received_at modulo 8192.
-  enum Kind : uint16_t { kEmpty = 0, kHexLower, kHexUpper, kUuidLower, kUuidUpper, kOther };
+  // Values are part of the checkpoint format: append new kinds, never renumber.
+  enum Kind : uint16_t {
+    kEmpty = 0,
+    kHexLower,
+    kHexUpper,
+    kUuidLower,
+    kUuidUpper,
+    kOther,
+    kHex16Dash8Lower,  // the load generator's "<16 hex>-<8 hex>" ids: 96 bits
+    kHex16Dash8Upper,
+  };
   static constexpr uint32_t kMinuteMod = 1u << 13;
   static constexpr int kStashLimit = 64;
 
@@ -110,6 +125,7 @@ class DedupFilter {
   void ForEachEntry(Fn&& fn);  // fn(Slot&, uint16_t& tag) over occupied slots and the stash
 
   Options options_;
+  bool custom_hasher_ = false;  // tests' hashers also place packed ids, to force collisions
   int64_t ttl_minutes_;
   std::vector<Segment> segments_;
   std::vector<std::pair<Slot, uint16_t>> stash_;

@@ -35,6 +35,10 @@ class FlatStringMap {
       }
     }
   }
+  // A hint: starts loading the index slot a lookup of hash will probe first.
+  void Prefetch(uint64_t hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+  }
   V* Find(std::string_view key, uint64_t hash) {
     size_t i = FindIndex(key, hash);
     return i == npos ? nullptr : &entries_[i].value;

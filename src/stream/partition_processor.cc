@@ -55,7 +55,8 @@ PartitionProcessor::PartitionProcessor(ProcessorOptions options, std::string top
       shard_(topic_ + "/" + std::to_string(partition)),
       mode_(mode),
       decoder_(std::move(decoder)),
-      dedup_(DedupFilter::Options{options_.dedup_ttl_ms, options_.dedup_max_keys, options_.dedup_hasher}) {
+      dedup_(DedupFilter::Options{options_.dedup_ttl_ms, options_.dedup_max_keys, options_.dedup_hasher,
+                                  options_.dedup_expected_keys}) {
   for (const auto& d : options_.dimensions) {
     if (d == "event_type") dims_.push_back(Dim::kEventType);
     else if (d == "platform") dims_.push_back(Dim::kPlatform);
@@ -74,6 +75,22 @@ int64_t PartitionProcessor::watermark_ms() const {
 
 PartitionProcessor::Outcome PartitionProcessor::Process(const log::StoredRecord& record) {
   return mode_ == Mode::kDlq ? ProcessDlq(record) : ProcessEvent(record);
+}
+
+void PartitionProcessor::Prefetch(const log::StoredRecord& record) const {
+  if (mode_ != Mode::kEvents) return;
+  // Canonical event JSON starts with its event_id; anything else simply gets no hint.
+  constexpr std::string_view kPrefix = "{\"event_id\":\"";
+  std::string_view v = record.value;
+  if (v.starts_with(kPrefix)) {
+    v.remove_prefix(kPrefix.size());
+    const size_t end = v.substr(0, 64).find('"');
+    if (end != std::string_view::npos && v.substr(0, end).find('\\') == std::string_view::npos) {
+      dedup_.Prefetch(v.substr(0, end));
+    }
+  }
+  // Records are keyed by user (the gateway's partition key), the session map's key.
+  if (!record.key.empty()) sessions_.Prefetch(Hash64(record.key));
 }
 
 PartitionProcessor::Outcome PartitionProcessor::ProcessDlq(const log::StoredRecord& record) {
@@ -273,7 +290,7 @@ void PartitionProcessor::Sessionize(const StreamEvent& e, uint64_t user_hash, in
       // A stray from well before the open session: a session of its own, closed at once.
       UserSession stray{t, t, 1, window_start, dims};
       cell.agg.sessions++;
-      session_cells_[{window_start, dims}].open++;
+      SessionCellAt(window_start, dims).open++;
       CloseSession(stray);
       return;
     }
@@ -284,11 +301,19 @@ void PartitionProcessor::Sessionize(const StreamEvent& e, uint64_t user_hash, in
     sessions_.Insert(e.user_key, user_hash, UserSession{t, t, 1, window_start, dims});
   }
   cell.agg.sessions++;
-  session_cells_[{window_start, dims}].open++;
+  SessionCellAt(window_start, dims).open++;
+}
+
+PartitionProcessor::SessionCell& PartitionProcessor::SessionCellAt(int64_t window_start, std::string_view dims) {
+  session_key_buf_.first = window_start;
+  session_key_buf_.second.assign(dims);
+  auto it = session_cells_.find(session_key_buf_);
+  if (it == session_cells_.end()) it = session_cells_.emplace(session_key_buf_, SessionCell{}).first;
+  return it->second;
 }
 
 void PartitionProcessor::CloseSession(const UserSession& s) {
-  SessionCell& sc = session_cells_[{s.start_window, s.dims}];
+  SessionCell& sc = SessionCellAt(s.start_window, s.dims);
   sc.agg.sessions++;
   sc.agg.Prop(kSessionDurationProp).Add(static_cast<double>(s.last - s.start));
   sc.agg.Prop(kSessionEventsProp).Add(static_cast<double>(s.events));

@@ -55,6 +55,8 @@ struct ProcessorOptions {
   std::vector<std::string> dimensions = {"event_type", "platform", "app_version"};
   std::vector<std::string> numeric_properties = {"revenue", "duration_ms"};
   DedupFilter::Hasher dedup_hasher = nullptr;  // tests force collisions
+  // Live event ids to size the dedup table for up front (0: grow as ids arrive).
+  int64_t dedup_expected_keys = 0;
 };
 
 // Validates option values that a config file could get wrong.
@@ -88,6 +90,10 @@ class PartitionProcessor {
 
   // kBackpressure: the dedup state is full; nothing was consumed, offer the record again later.
   Outcome Process(const log::StoredRecord& record);
+  // A hint for a record that Process will see soon (one or two records ahead): starts
+  // loading the dedup and session lines it will need, so their cache misses overlap the
+  // work on the records before it. Reads nothing but the record; changes no state.
+  void Prefetch(const log::StoredRecord& record) const;
   // Upserts every cell changed since the last Emit (early results), writes windows that the
   // watermark has passed one last time and drops them (final results).
   void Emit(RowSink* sink);
@@ -142,6 +148,8 @@ class PartitionProcessor {
   void Sessionize(const StreamEvent& e, uint64_t user_hash, int64_t window_start, const std::string& dims,
                   Cell& cell);
   void CloseSession(const UserSession& s);
+  // session_cells_[{window_start, dims}] without building a key string on every call.
+  SessionCell& SessionCellAt(int64_t window_start, std::string_view dims);
   void CloseExpiredSessions();
   void EnforceSessionBound();
   void CountLateStats(int64_t received_at_ms, bool late);
@@ -161,6 +169,7 @@ class PartitionProcessor {
   std::map<int64_t, CellMap> windows_;
   size_t window_cells_ = 0;
   std::map<std::pair<int64_t, std::string>, SessionCell> session_cells_;
+  std::pair<int64_t, std::string> session_key_buf_;  // reused lookup key (keeps its capacity)
   std::map<std::pair<int64_t, std::string>, Cell> late_cells_;
   std::map<int64_t, Cell> dlq_cells_;
   internal::FlatStringMap<UserSession> sessions_;  // by user key

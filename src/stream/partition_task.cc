@@ -78,7 +78,9 @@ Result<size_t> PartitionTask::PollOnce() {
   }
   size_t consumed = 0;
   backpressured_ = false;
-  for (const log::StoredRecord& rec : *batch) {
+  for (size_t i = 0; i < batch->size(); ++i) {
+    const log::StoredRecord& rec = (*batch)[i];
+    if (i + 2 < batch->size()) processor_.Prefetch((*batch)[i + 2]);
     PartitionProcessor::Outcome outcome = processor_.Process(rec);
     if (outcome == PartitionProcessor::Outcome::kBackpressure) {
       if (!backpressured_) {
