@@ -48,6 +48,7 @@ const std::vector<SettingDef> kSettings = {
     // stream (per partition task unless stated)
     {"stream.dedup_ttl_ms", T::kInt, "3600000", "an event_id seen within this much received_at time is a duplicate"},
     {"stream.dedup_max_keys", T::kInt, "4000000", "live event ids kept per partition (~18-24 bytes each); when full the task pauses, records stay in the log"},
+    {"stream.dedup_expected_keys", T::kInt, "0", "pre-size each partition's dedup table for this many live ids (0 grows as ids arrive)"},
     {"stream.allowed_lateness_ms", T::kInt, "7200000", "watermark = max event time minus this; older windows are final and later events go to late-events"},
     {"stream.idle_timeout_ms", T::kInt, "60000", "a partition without records for this long no longer holds back the combined watermark"},
     {"stream.session_gap_ms", T::kInt, "1800000", "inactivity gap that ends a user session"},

@@ -47,6 +47,7 @@ Result<ProcessorOptions> ProcessorOptionsFromConfig(const Config& c) {
   ProcessorOptions o;
   o.dedup_ttl_ms = c.GetInt("stream.dedup_ttl_ms");
   o.dedup_max_keys = c.GetInt("stream.dedup_max_keys");
+  o.dedup_expected_keys = c.GetInt("stream.dedup_expected_keys");
   o.allowed_lateness_ms = c.GetInt("stream.allowed_lateness_ms");
   o.session_gap_ms = c.GetInt("stream.session_gap_ms");
   o.max_open_sessions = c.GetInt("stream.max_open_sessions");
