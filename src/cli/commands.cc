@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include "common/config.h"
+#include "event/json_writer.h"
 #include "common/time_format.h"
 #include "gateway/key_store.h"
 #include "log/embedded_log.h"
@@ -23,25 +24,9 @@ int Fail(std::string_view what, const Status& st) {
 }
 
 std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  event::AppendJsonString(&out, s);
+  return out;
 }
 
 std::vector<std::string> SplitCsv(const std::string& csv) {

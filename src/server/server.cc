@@ -16,6 +16,7 @@
 #include "batch/batch.h"
 #include "common/clock.h"
 #include "common/time_format.h"
+#include "event/json_writer.h"
 #include "common/files.h"
 #include "common/metrics.h"
 #include "gateway/gateway.h"
@@ -168,12 +169,11 @@ gateway::HttpResponse HandleReport(const std::string& data_dir, const std::strin
   if (!st.ok()) {
     response.status = st.code() == StatusCode::kNotFound ? 404 : st.code() == StatusCode::kInvalidArgument ? 400 : 500;
     response.content_type = "application/json";
-    std::string msg;
-    for (char c : st.message()) {
-      if (c == '"' || c == '\\') msg += '\\';
-      msg += c;
-    }
-    response.body = "{\"error\":\"" + std::string(StatusCodeName(st.code())) + "\",\"message\":\"" + msg + "\"}";
+    response.body = "{\"error\":";
+    event::AppendJsonString(&response.body, StatusCodeName(st.code()));
+    response.body += ",\"message\":";
+    event::AppendJsonString(&response.body, st.message());
+    response.body += "}";
     return response;
   }
   response.content_type = *format == batch::ReportFormat::kJson  ? "application/json"
