@@ -13,6 +13,7 @@ PACKAGES=(
   libcli11-dev            # command line
   libspdlog-dev libfmt-dev
   libtomlplusplus-dev     # TOML configuration
+  nlohmann-json3-dev      # JSON documents in the schema registry (Avro schemas, REST bodies)
   libgtest-dev libgmock-dev libbenchmark-dev
   curl
 )
