@@ -23,6 +23,7 @@
 #include "gateway/key_store.h"
 #include "lake/bronze_writer.h"
 #include "log/embedded_log.h"
+#include "schema/registry.h"
 #include "stream/stream_service.h"
 
 namespace tidemark::server {
@@ -216,6 +217,12 @@ int RunServe(const ServeOptions& options) {
   std::unique_ptr<log::Log> log = std::move(opened).value();
   st = log::CreateStandardTopics(*log, config);
   if (!st.ok()) return Fail(st);
+
+  // The schema registry's state is the _schemas topic: replayed before any stage that
+  // encodes or decodes events starts.
+  auto opened_registry = schema::Registry::Open(*log);
+  if (!opened_registry.ok()) return Fail(opened_registry.status());
+  std::unique_ptr<schema::Registry> registry = std::move(opened_registry).value();
 
   // Lake: the bronze writer reads the log from its committed offsets on its own thread.
   std::unique_ptr<lake::BronzeWriter> bronze;
