@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,10 @@ std::string_view AvroTypeName(AvroType type);
 enum class LogicalType : uint8_t {
   kNone, kDecimal, kUuid, kDate, kTimeMillis, kTimeMicros, kTimestampMillis,
   kTimestampMicros, kLocalTimestampMillis, kLocalTimestampMicros, kDuration,
+  // tidemark's "json" on a string: the string holds the compact JSON text of any JSON
+  // value. The encoder accepts any value for it; decoding to JSON emits the value itself.
+  // Other Avro readers ignore the unknown logical type and see a string.
+  kJson,
 };
 std::string_view LogicalTypeName(LogicalType type);
 
@@ -114,6 +119,17 @@ class AvroSchema {
 // CRC-64-AVRO as given in the specification.
 uint64_t AvroFingerprint64(std::string_view data);
 
+// A string the encoder writes for a field the event lacks (or holds as null): the gateway's
+// additions — the derived event_id, the key's platform, the client IP as context.ip — so
+// they pass through type checks and PII masking like the client's own fields. `parent` is
+// empty for a field of the event record, else the name of the event record's field whose
+// record holds it ("context"); an absent parent record is then written from {}.
+struct FieldOverride {
+  std::string_view parent;
+  std::string_view field;
+  std::string_view value;
+};
+
 struct EncodeOptions {
   // HMAC-SHA256 key for fields annotated "pii":"hash". Encoding a schema with such a field
   // fails (FailedPrecondition) when empty, so that hashing never silently uses no key.
@@ -121,6 +137,8 @@ struct EncodeOptions {
   // When true, object keys that no schema field names are errors; otherwise ignored
   // (the gateway adds keys such as received_at that a schema may not carry).
   bool reject_unknown_fields = false;
+  // Applied only where the event has no value of its own.
+  std::span<const FieldOverride> overrides;
 };
 
 // Encodes a JSON value (an event: a plain JSON object as ingested) as one Avro datum and
@@ -136,6 +154,14 @@ Status EncodeJson(const AvroSchema& schema, simdjson::dom::element value,
 // Convenience for tools and tests: parses `json` first.
 Result<std::string> EncodeJsonText(const AvroSchema& schema, std::string_view json,
                                    const EncodeOptions& options = {});
+
+// Appends `value` (an event as sent) as compact JSON with the PII annotations of `schema`
+// applied to the fields it describes (records are followed by field name, through unions),
+// so a rejected event can be kept in dlq-events without unmasked personal data. Values the
+// schema does not describe are copied as they are; a masked field whose value cannot be
+// masked (not a string, not an IP) becomes null. Thread-safe.
+void AppendMaskedJson(const AvroSchema& schema, simdjson::dom::element value,
+                      const EncodeOptions& options, std::string* out);
 
 // Decodes one datum written with `schema` into plain JSON text (unions unwrapped, bytes and
 // fixed as strings of code points 0–255, enums as symbols, NaN/Inf as null). Corruption

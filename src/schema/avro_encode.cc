@@ -189,6 +189,10 @@ class Encoder {
         return true;
       }
       case AvroType::kString:
+        if (n.logical == LogicalType::kJson && !defaults_) {
+          AppendAvroString(simdjson::minify(v), out_);
+          return true;
+        }
         if (v.type() != element_type::STRING) return Mismatch(n, v, path);
         AppendAvroString(v.get_string().value_unsafe(), out_);
         return true;
@@ -333,12 +337,88 @@ class Encoder {
       present[found] = true;
       hint = found + 1;
     }
+    const bool overridable = !options_.overrides.empty() &&
+                             (path == nullptr || (path->parent == nullptr && path->index < 0 && !path->is_map_key));
     for (size_t i = 0; i < nf; ++i) {
       const AvroField& f = n.fields[i];
       PathSeg seg{path, f.name, -1, false};
+      if (overridable && (!present[i] || values[i].value.is_null())) {
+        if (const FieldOverride* o = OverrideFor(path, f.name)) {
+          if (!EncodeStringField(f, o->value, &seg)) return false;
+          continue;
+        }
+        if (path == nullptr && HasOverridesUnder(f.name)) {
+          if (!EncodeEmptyRecord(f, &seg, depth)) return false;
+          continue;
+        }
+      }
       if (!EncodeField(f, present[i], present[i] ? values[i].value : element(), &seg, depth)) return false;
     }
     return true;
+  }
+
+  // The override for field `name` of the record at `path` (the event, or one of its fields).
+  const FieldOverride* OverrideFor(const PathSeg* path, std::string_view name) const {
+    std::string_view parent = path == nullptr ? std::string_view() : path->name;
+    for (const FieldOverride& o : options_.overrides) {
+      if (o.field == name && o.parent == parent) return &o;
+    }
+    return nullptr;
+  }
+  bool HasOverridesUnder(std::string_view parent) const {
+    for (const FieldOverride& o : options_.overrides) {
+      if (o.parent == parent) return true;
+    }
+    return false;
+  }
+
+  // An absent record field whose record must still carry an override: written as {}.
+  bool EncodeEmptyRecord(const AvroField& f, const PathSeg* path, int depth) {
+    const AvroNode* t = f.type;
+    if (t->type == AvroType::kUnion) {
+      int branch = t->BranchIndex(AvroType::kRecord);
+      if (branch < 0) return EncodeField(f, false, element(), path, depth);
+      AppendVarLong(branch, out_);
+      t = t->branches[static_cast<size_t>(branch)];
+    }
+    if (t->type != AvroType::kRecord) return EncodeField(f, false, element(), path, depth);
+    static const simdjson::dom::element kEmpty = [] {
+      static simdjson::dom::parser parser;
+      return parser.parse(std::string_view("{}")).value();
+    }();
+    return EncodeRecord(*t, kEmpty.get_object().value_unsafe(), path, depth + 1);
+  }
+
+  // A string value the gateway supplies, through the field's PII action and type.
+  bool EncodeStringField(const AvroField& f, std::string_view value, const PathSeg* path) {
+    if (apply_pii_ && f.pii == PiiAction::kDrop) return EncodeAbsent(f, /*explicit_null=*/true, path);
+    std::string masked;
+    if (apply_pii_ && f.pii != PiiAction::kNone) {
+      if (!Mask(f.pii, value, path, &masked)) return false;
+      value = masked;
+    }
+    const AvroNode* t = f.type;
+    if (t->type == AvroType::kUnion) {
+      int branch = t->BranchIndex(AvroType::kString);
+      if (branch < 0) branch = t->BranchIndex(AvroType::kEnum);
+      if (branch < 0) return Fail(path, fmt::format("expected {}, got string", Describe(*t)));
+      AppendVarLong(branch, out_);
+      t = t->branches[static_cast<size_t>(branch)];
+    }
+    if (t->type == AvroType::kString) {
+      AppendAvroString(value, out_);
+      return true;
+    }
+    if (t->type == AvroType::kEnum) {
+      int index = t->SymbolIndex(value);
+      if (index < 0) {
+        return Fail(path, fmt::format("expected one of enum {}'s symbols ({}), got '{}'", t->name,
+                                      fmt::join(t->symbols, ", "), value.substr(0, 64)));
+      }
+      AppendVarLong(index, out_);
+      return true;
+    }
+    return Fail(path, fmt::format("expected {}, got string", Describe(*t)));
   }
 
   bool EncodeField(const AvroField& f, bool present, element v, const PathSeg* path, int depth) {
@@ -371,33 +451,25 @@ class Encoder {
     if (v.type() != element_type::STRING) {
       return Fail(path, fmt::format("expected string, got {}", JsonKind(v.type())));
     }
-    std::string_view raw = v.get_string().value_unsafe();
     std::string masked;
-    switch (f.pii) {
-      case PiiAction::kHash:
-        if (options_.pii_hash_secret.empty()) {
-          error_ = Status::FailedPrecondition(fmt::format(
-              "{}: pii 'hash' needs a configured secret", PathString(path, root_label_)));
-          return false;
-        }
-        masked = HashPiiValue(options_.pii_hash_secret, raw);
-        break;
-      case PiiAction::kRedact:
-        masked = kRedactedValue;
-        break;
-      case PiiAction::kTruncateIp: {
-        Result<std::string> ip = TruncateIp(raw);
-        if (!ip.ok()) return Fail(path, fmt::format("truncate_ip: {}", ip.status().message()));
-        masked = std::move(ip).value();
-        break;
-      }
-      default:
-        return Fail(path, "unexpected pii action");
-    }
+    if (!Mask(f.pii, v.get_string().value_unsafe(), path, &masked)) return false;
     const AvroNode& t = *f.type;
     if (t.type == AvroType::kUnion) AppendVarLong(t.BranchIndex(AvroType::kString), out_);
     AppendAvroString(masked, out_);
     return true;
+  }
+
+  bool Mask(PiiAction action, std::string_view raw, const PathSeg* path, std::string* masked) {
+    Result<std::string> r = MaskPiiValue(action, options_.pii_hash_secret, raw);
+    if (r.ok()) {
+      *masked = std::move(r).value();
+      return true;
+    }
+    if (r.status().code() == StatusCode::kFailedPrecondition) {
+      error_ = Status::FailedPrecondition(fmt::format("{}: {}", PathString(path, root_label_), r.status().message()));
+      return false;
+    }
+    return Fail(path, r.status().message());
   }
 
   // Whether a union branch can take this JSON value; `natural` asks for the closest kind
@@ -419,7 +491,7 @@ class Encoder {
       case AvroType::kDouble:
         if (natural) return t == element_type::DOUBLE;
         return t == element_type::DOUBLE || t == element_type::INT64 || t == element_type::UINT64;
-      case AvroType::kString: return t == element_type::STRING;
+      case AvroType::kString: return t == element_type::STRING || (b.logical == LogicalType::kJson && !natural);
       case AvroType::kEnum:
         return t == element_type::STRING && b.SymbolIndex(v.get_string().value_unsafe()) >= 0;
       case AvroType::kBytes:
@@ -479,6 +551,8 @@ class Encoder {
   Status error_;
   bool apply_pii_;
   bool reject_unknown_ = false;
+  // Encoding a schema default: a "json" string's default is the Avro string itself.
+  bool defaults_ = false;
   std::string_view root_label_;
   std::string* out_;
 
@@ -510,6 +584,60 @@ Result<std::string> EncodeJsonText(const AvroSchema& schema, std::string_view js
   return out;
 }
 
+namespace {
+
+// The record a JSON object is read as: the node itself, or a union's record branch.
+const AvroNode* RecordOf(const AvroNode* node) {
+  if (node == nullptr) return nullptr;
+  if (node->type == AvroType::kRecord) return node;
+  if (node->type == AvroType::kUnion) {
+    int branch = node->BranchIndex(AvroType::kRecord);
+    if (branch >= 0) return node->branches[static_cast<size_t>(branch)];
+  }
+  return nullptr;
+}
+
+void AppendMasked(const AvroNode* node, element v, const EncodeOptions& options, int depth, std::string* out) {
+  const AvroNode* record = v.type() == element_type::OBJECT && depth < kMaxDepth ? RecordOf(node) : nullptr;
+  if (record == nullptr) {
+    out->append(simdjson::minify(v));
+    return;
+  }
+  out->push_back('{');
+  bool first = true;
+  simdjson::dom::object obj = v.get_object().value_unsafe();
+  for (simdjson::dom::key_value_pair kv : obj) {
+    int index = record->FieldIndex(kv.key);
+    const AvroField* field = index >= 0 ? &record->fields[static_cast<size_t>(index)] : nullptr;
+    if (field != nullptr && field->pii == PiiAction::kDrop) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    internal::AppendJsonString(kv.key, out);
+    out->push_back(':');
+    if (field != nullptr && field->pii != PiiAction::kNone) {
+      std::string_view raw;
+      Result<std::string> masked = kv.value.get(raw) == simdjson::SUCCESS
+                                       ? MaskPiiValue(field->pii, options.pii_hash_secret, raw)
+                                       : Status::InvalidArgument("not a string");
+      if (masked.ok()) {
+        internal::AppendJsonString(*masked, out);
+      } else {
+        out->append("null");
+      }
+      continue;
+    }
+    AppendMasked(field != nullptr ? field->type : nullptr, kv.value, options, depth + 1, out);
+  }
+  out->push_back('}');
+}
+
+}  // namespace
+
+void AppendMaskedJson(const AvroSchema& schema, simdjson::dom::element value,
+                      const EncodeOptions& options, std::string* out) {
+  AppendMasked(&schema.root(), value, options, 0, out);
+}
+
 namespace internal {
 
 Status EncodeDefaultValue(const AvroNode& node, simdjson::dom::element value, std::string_view what,
@@ -517,6 +645,7 @@ Status EncodeDefaultValue(const AvroNode& node, simdjson::dom::element value, st
   static const EncodeOptions kNoOptions;
   Encoder encoder(kNoOptions, /*apply_pii=*/false, what.empty() ? "default" : what, out);
   encoder.reject_unknown_ = true;
+  encoder.defaults_ = true;
   if (encoder.Encode(node, value, nullptr, 0)) return Status::Ok();
   return encoder.TakeError();
 }

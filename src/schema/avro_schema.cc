@@ -50,6 +50,7 @@ std::string_view LogicalTypeName(LogicalType type) {
     case LogicalType::kLocalTimestampMillis: return "local-timestamp-millis";
     case LogicalType::kLocalTimestampMicros: return "local-timestamp-micros";
     case LogicalType::kDuration: return "duration";
+    case LogicalType::kJson: return "json";
   }
   return "";
 }
@@ -455,6 +456,7 @@ class SchemaParser {
         {"local-timestamp-millis", AvroType::kLong, LogicalType::kLocalTimestampMillis},
         {"local-timestamp-micros", AvroType::kLong, LogicalType::kLocalTimestampMicros},
         {"duration", AvroType::kFixed, LogicalType::kDuration},
+        {"json", AvroType::kString, LogicalType::kJson},
     };
     for (auto& [name, base, logical] : kSimple) {
       if (lt == name && t == base && (logical != LogicalType::kDuration || node->fixed_size == 12)) {

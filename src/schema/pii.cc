@@ -139,4 +139,23 @@ Result<std::string> TruncateIp(std::string_view ip) {
   return Status::InvalidArgument(fmt::format("'{}' is not an IP address", ip.substr(0, 64)));
 }
 
+Result<std::string> MaskPiiValue(PiiAction action, std::string_view secret, std::string_view value) {
+  switch (action) {
+    case PiiAction::kHash:
+      if (secret.empty()) return Status::FailedPrecondition("pii 'hash' needs a configured secret");
+      return HashPiiValue(secret, value);
+    case PiiAction::kRedact:
+      return std::string(kRedactedValue);
+    case PiiAction::kTruncateIp: {
+      Result<std::string> ip = TruncateIp(value);
+      if (!ip.ok()) return Status::InvalidArgument("truncate_ip: " + ip.status().message());
+      return ip;
+    }
+    case PiiAction::kNone:
+    case PiiAction::kDrop:
+      break;
+  }
+  return Status::InvalidArgument(fmt::format("pii '{}' has no masked string form", PiiActionName(action)));
+}
+
 }  // namespace tidemark::schema

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "schema/avro.h"
 
 namespace tidemark::schema {
 
@@ -20,5 +21,11 @@ std::string HashPiiValue(std::string_view secret, std::string_view value);
 // an IPv4-mapped IPv6 address keeps its form and loses its last octet.
 // InvalidArgument when `ip` is not a literal IPv4 or IPv6 address.
 Result<std::string> TruncateIp(std::string_view ip);
+
+// The stored form of `value` under a string action (hash, redact, truncate_ip).
+// FailedPrecondition: hash without a secret (hashing never silently uses no key);
+// InvalidArgument: truncate_ip of something that is not an IP, or an action that has no
+// string form (none, drop).
+Result<std::string> MaskPiiValue(PiiAction action, std::string_view secret, std::string_view value);
 
 }  // namespace tidemark::schema

@@ -102,5 +102,64 @@ TEST_F(PiiEncodingTest, BadIpIsASchemaViolationNamingTheField) {
   EXPECT_EQ(r.status().message(), "context.ip: truncate_ip: 'localhost' is not an IP address");
 }
 
+TEST_F(PiiEncodingTest, GatewayOverridesFillOnlyAbsentFieldsAndAreMaskedToo) {
+  const FieldOverride overrides[] = {{"", "event_id", "derived-id"},
+                                     {"", "platform", "ios"},
+                                     {"context", "ip", "198.51.100.23"}};
+  options_.overrides = overrides;
+  // No event_id, no platform, no context at all: each comes from an override, the IP masked.
+  auto out = EncodeAndDecode(R"({"event_type":"checkout","timestamp":1,"user_id":"u",
+    "properties":{"order_id":"o","revenue":1}})");
+  EXPECT_EQ(out["event_id"], "derived-id");
+  EXPECT_EQ(out["platform"], "ios");
+  EXPECT_EQ(out["context"]["ip"], "198.51.100.0");
+  EXPECT_EQ(out["context"]["device_type"], "unknown");
+  // The event's own values win over the overrides.
+  out = EncodeAndDecode(kEvent);
+  EXPECT_EQ(out["event_id"], "e");
+  EXPECT_EQ(out["context"]["ip"], "192.168.17.0");
+}
+
+TEST_F(PiiEncodingTest, OverrideOutsideAnEnumIsASchemaViolation) {
+  const FieldOverride overrides[] = {{"", "platform", "tv"}};
+  options_.overrides = overrides;
+  auto r = EncodeJsonText(*schema_, R"({"event_id":"e","event_type":"checkout","timestamp":1,
+    "properties":{"order_id":"o","revenue":1}})", options_);
+  EXPECT_EQ(r.status().message(),
+            "platform: expected one of enum tidemark.events.Platform's symbols (web, ios, android, server), got 'tv'");
+}
+
+TEST_F(PiiEncodingTest, MaskedJsonOfARejectedEventHoldsNoRawValue) {
+  simdjson::dom::parser parser;
+  // revenue has the wrong type (the event would be rejected), the PII is still masked.
+  std::string event = R"({"event_type":"checkout","user_id":"u","context":{"ip":"192.168.17.201","locale":"en"},
+    "properties":{"revenue":"lots","email":"ada@example.com","phone":"+44 20 7946 0000",
+                  "shipping_address":"1 Main St","extra":{"email":"kept@example.com"}}})";
+  std::string out;
+  AppendMaskedJson(*schema_, parser.parse(event).value(), options_, &out);
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["context"]["ip"], "192.168.17.0");
+  EXPECT_EQ(j["context"]["locale"], "en");
+  EXPECT_EQ(j["properties"]["email"], HmacSha256Hex("s3cret", "ada@example.com"));
+  EXPECT_FALSE(j["properties"].contains("phone"));
+  EXPECT_EQ(j["properties"]["shipping_address"], std::string(kRedactedValue));
+  EXPECT_EQ(j["properties"]["revenue"], "lots");
+  // A field the schema does not describe is not annotated, so it is copied.
+  EXPECT_EQ(j["properties"]["extra"]["email"], "kept@example.com");
+  for (const char* raw : {"ada@example.com", "192.168.17.201", "7946", "Main St"}) {
+    EXPECT_EQ(out.find(raw), std::string::npos) << raw;
+  }
+}
+
+TEST(JsonTextTest, JsonStringFieldsHoldAnyValueAndDecodeBackToIt) {
+  auto schema = AvroSchema::Parse(R"({"type":"record","name":"G","fields":[
+    {"name":"properties","type":{"type":"string","logicalType":"json"},"default":"{}"}]})").value();
+  EXPECT_EQ(schema->root().fields[0].type->logical, LogicalType::kJson);
+  auto bin = EncodeJsonText(*schema, R"({"properties":{"a":[1,2.5,"x"],"b":{"c":null}}})").value();
+  EXPECT_EQ(DecodeToJson(*schema, bin).value(), R"({"properties":{"a":[1,2.5,"x"],"b":{"c":null}}})");
+  bin = EncodeJsonText(*schema, R"({})").value();
+  EXPECT_EQ(DecodeToJson(*schema, bin).value(), R"({"properties":{}})");
+}
+
 }  // namespace
 }  // namespace tidemark::schema

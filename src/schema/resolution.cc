@@ -336,6 +336,11 @@ class PlanDecoder {
     return Status::Internal("unknown plan kind");
   }
 
+  static bool IsJsonText(std::string_view s) {
+    thread_local simdjson::dom::parser parser;
+    return !s.empty() && parser.parse(s.data(), s.size(), /*realloc_if_needed=*/true).error() == simdjson::SUCCESS;
+  }
+
   Status AppendUtf8(std::string_view s, const Plan& p) {
     if (!simdjson::validate_utf8(s.data(), s.size())) {
       return Status::Corruption(fmt::format("avro datum: {}: string is not valid UTF-8",
@@ -400,7 +405,14 @@ class PlanDecoder {
         bool ok = w == AvroType::kFixed ? in_.ReadFixed(static_cast<size_t>(p.writer->fixed_size), &s)
                                         : in_.ReadBytes(&s);
         if (!ok) return Truncated(p);
-        if (r == AvroType::kString) return AppendUtf8(s, p);
+        if (r == AvroType::kString) {
+          // A "json" string is emitted as the value it holds, when it holds one.
+          if (p.reader->logical == LogicalType::kJson && IsJsonText(s)) {
+            out_->append(s);
+            return Status::Ok();
+          }
+          return AppendUtf8(s, p);
+        }
         internal::AppendJsonLatin1(s, out_);
         return Status::Ok();
       }
