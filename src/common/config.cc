@@ -31,6 +31,11 @@ const std::vector<SettingDef> kSettings = {
     {"gateway.max_past_ms", T::kInt, "31536000000", "events timed further in the past than this are rejected (timestamp_out_of_range)"},
     {"gateway.dlq_raw_body_bytes", T::kInt, "65536", "an unparseable body is kept in dlq-events truncated to this many bytes"},
     {"gateway.retry_after_seconds", T::kInt, "1", "Retry-After sent with 503 answers"},
+    // schema
+    {"schema.enabled", T::kBool, "true", "validate events against the registry, mask PII and write Confluent-framed Avro; false writes canonical JSON unchecked"},
+    {"schema.unknown_event_types", T::kString, "permissive", "event types without a registered schema: permissive (accepted under the generic schema) or strict (rejected, unknown_event_type)"},
+    {"schema.unknown_event_types_by_source", T::kString, "", "per-source exceptions, e.g. \"ios-app:strict,partner:permissive\""},
+    {"schema.pii_hash_secret", T::kString, "", "HMAC-SHA256 key for \"pii\":\"hash\" fields; empty: a random secret kept in DATA/pii-secret (mode 0600)"},
     // log
     {"log.segment_bytes", T::kInt, "268435456", "a partition rolls to a new segment file past this size"},
     {"log.index_interval_bytes", T::kInt, "4096", "bytes of records between two sparse index entries"},

@@ -10,8 +10,9 @@
 namespace tidemark {
 
 // Writes contents to path via a temporary file, fsync, rename and directory fsync: after a
-// crash the path holds either the old or the new contents, never a mix.
-Status WriteFileAtomic(const std::string& path, std::string_view contents);
+// crash the path holds either the old or the new contents, never a mix. `mode` is the new
+// file's permission bits (0600 for secrets), subject to the umask.
+Status WriteFileAtomic(const std::string& path, std::string_view contents, unsigned mode = 0644);
 Result<std::string> ReadFileToString(const std::string& path);
 Status FsyncDirectory(const std::string& dir);
 // mkdir -p.

@@ -1,6 +1,7 @@
 #include "event/event_parser.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "common/time_format.h"
 #include "event/event_writer_internal.h"
@@ -177,9 +178,13 @@ NormalizeOutcome NormalizeEvent(element raw, const IngestContext& ctx, const Eve
   }
 
   // platform
+  bool platform_defaulted = false;
   switch (ReadString(p_platform, &c.platform)) {
     case StringField::kNotString: return Fail(Reason::kInvalidField, "platform: must be a string");
-    case StringField::kAbsent: c.platform = ctx.default_platform; break;
+    case StringField::kAbsent:
+      c.platform = ctx.default_platform;
+      platform_defaulted = true;
+      break;
     case StringField::kOk:
       if (!IsValidPlatform(c.platform)) {
         return Fail(Reason::kInvalidField, "platform: must be one of web, ios, android, server");
@@ -272,8 +277,25 @@ NormalizeOutcome NormalizeEvent(element raw, const IngestContext& ctx, const Eve
   if (c.platform == "server") {
     ok.server_event = true;
     ok.partition_key = service.empty() ? ctx.source : service;
+    ok.partition_key_field = service.empty() ? "" : "context.service";
   } else {
     ok.partition_key = c.user_id.empty() ? c.anonymous_id : c.user_id;
+    ok.partition_key_field = c.user_id.empty() ? "anonymous_id" : "user_id";
+  }
+  ok.event_type = c.event_type;
+  ok.platform = c.platform;
+  ok.platform_defaulted = platform_defaulted;
+  ok.schema_version = c.schema_version;
+  ok.event_time_ms = c.event_time_ms;
+  if (c.session_id.data() == session_buf) {
+    std::memcpy(ok.session_id_digits, session_buf, c.session_id.size());
+    ok.session_id_digits_len = static_cast<uint8_t>(c.session_id.size());
+  }
+  ok.event_id_derived = c.event_id.data() == id_buf;
+  if (ok.event_id_derived) {
+    std::memcpy(ok.derived_event_id, id_buf, sizeof id_buf);
+  } else {
+    ok.client_event_id = c.event_id;
   }
   return ok;
 }

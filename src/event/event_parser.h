@@ -42,6 +42,28 @@ struct [[nodiscard]] NormalizeOutcome {
   // otherwise user-events keyed by user_id (else anonymous_id).
   bool server_event = false;
   std::string_view partition_key;  // a view into the document or the IngestContext
+  // Where partition_key came from: "user_id", "anonymous_id", "context.service", or empty
+  // for the source (so an encoder that masks that field can mask the key alike).
+  std::string_view partition_key_field;
+
+  // The checked envelope, for an encoder that writes the event in another format. Views
+  // into the document or the IngestContext, except event_id() when it was derived.
+  std::string_view event_type;
+  std::string_view platform;  // the event's, else the key's
+  bool platform_defaulted = false;
+  std::optional<int64_t> schema_version;
+  int64_t event_time_ms = 0;  // skew-corrected
+  bool event_id_derived = false;
+  std::string_view event_id() const {
+    return event_id_derived ? std::string_view(derived_event_id, sizeof derived_event_id) : client_event_id;
+  }
+  std::string_view client_event_id;
+  char derived_event_id[32] = {};
+  // An integer session_id, as the decimal text the canonical event holds.
+  std::string_view session_id_text() const { return {session_id_digits, session_id_digits_len}; }
+  char session_id_digits[24] = {};
+  uint8_t session_id_digits_len = 0;
+
   bool ok() const { return !error.has_value(); }
 };
 

@@ -150,47 +150,65 @@ void PlanBatch(const BatchInput& in, const BatchLimits& limits, const TopicParti
   std::string errors;
   errors.push_back('[');
   size_t index = 0;
+  auto reject = [&](simdjson::dom::element raw, const event::EventError& err) {
+    ++plan->rejected;
+    ++plan->rejected_by_reason[static_cast<size_t>(err.reason)];
+    std::string_view code = event::ReasonCode(err.reason);
+    if (errors.size() > 1) errors.push_back(',');
+    errors.append("{\"index\":");
+    event::AppendJsonInt(&errors, static_cast<int64_t>(index));
+    errors.append(",\"code\":");
+    event::AppendJsonString(&errors, code);
+    errors.append(",\"message\":");
+    event::AppendJsonString(&errors, err.message);
+    errors.push_back('}');
+
+    std::string raw_json;
+    size_t max_raw = SIZE_MAX;
+    if (in.encoder != nullptr) {
+      in.encoder->AppendMaskedEvent(raw, &raw_json);
+      max_raw = limits.dlq_raw_body_bytes;
+    } else {
+      event::AppendJsonElementBounded(&raw_json, raw, limits.dlq_raw_body_bytes);
+    }
+    int partition = KafkaPartition(in.source, partitions.dlq_events);
+    slot_for(log::kDlqEvents, partition, &dlq_slot)
+        .records.push_back(log::Record{
+            std::string(in.source),
+            DlqRecordJson(code, err.message, static_cast<int64_t>(index), in.source,
+                          in.received_at_ms, raw_json, {}, max_raw),
+            in.received_at_ms});
+  };
+
   for (simdjson::dom::element raw : batch) {
     scratch.Clear();
     event::NormalizeOutcome outcome = event::NormalizeEvent(raw, ctx, limits.event, &scratch);
-    if (outcome.ok()) {
-      ++plan->accepted;
-      int partition;
-      TopicAppend* target;
-      if (outcome.server_event) {
-        partition = KafkaPartition(outcome.partition_key, partitions.server_events);
-        target = &slot_for(log::kServerEvents, partition, &server_slot[static_cast<size_t>(partition)]);
-      } else {
-        partition = KafkaPartition(outcome.partition_key, partitions.user_events);
-        target = &slot_for(log::kUserEvents, partition, &user_slot[static_cast<size_t>(partition)]);
-      }
-      // One exact-size allocation per record value.
-      target->records.push_back(log::Record{std::string(outcome.partition_key),
-                                            std::string(scratch.view()), in.received_at_ms});
-    } else {
-      const event::EventError& err = *outcome.error;
-      ++plan->rejected;
-      ++plan->rejected_by_reason[static_cast<size_t>(err.reason)];
-      std::string_view code = event::ReasonCode(err.reason);
-      if (errors.size() > 1) errors.push_back(',');
-      errors.append("{\"index\":");
-      event::AppendJsonInt(&errors, static_cast<int64_t>(index));
-      errors.append(",\"code\":");
-      event::AppendJsonString(&errors, code);
-      errors.append(",\"message\":");
-      event::AppendJsonString(&errors, err.message);
-      errors.push_back('}');
-
-      std::string raw_json;
-      event::AppendJsonElementBounded(&raw_json, raw, limits.dlq_raw_body_bytes);
-      int partition = KafkaPartition(in.source, partitions.dlq_events);
-      slot_for(log::kDlqEvents, partition, &dlq_slot)
-          .records.push_back(log::Record{
-              std::string(in.source),
-              DlqRecordJson(code, err.message, static_cast<int64_t>(index), in.source,
-                            in.received_at_ms, raw_json, {}, SIZE_MAX),
-              in.received_at_ms});
+    if (!outcome.ok()) {
+      reject(raw, *outcome.error);
+      ++index;
+      continue;
     }
+    log::Record record{std::string(outcome.partition_key), {}, in.received_at_ms};
+    if (in.encoder != nullptr) {
+      EncodeInput encode{raw, &outcome, in.source, in.client_ip, sent_at.has_value()};
+      if (std::optional<event::EventError> err = in.encoder->Encode(encode, &record)) {
+        reject(raw, *err);
+        ++index;
+        continue;
+      }
+    } else {
+      record.value.assign(scratch.view());  // one exact-size allocation per record value
+    }
+    ++plan->accepted;
+    TopicAppend* target;
+    if (outcome.server_event) {
+      int partition = KafkaPartition(record.key, partitions.server_events);
+      target = &slot_for(log::kServerEvents, partition, &server_slot[static_cast<size_t>(partition)]);
+    } else {
+      int partition = KafkaPartition(record.key, partitions.user_events);
+      target = &slot_for(log::kUserEvents, partition, &user_slot[static_cast<size_t>(partition)]);
+    }
+    target->records.push_back(std::move(record));
     ++index;
   }
   errors.push_back(']');

@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "event/event.h"
 #include "event/event_parser.h"
+#include "gateway/event_encoder.h"
 #include "log/log.h"
 
 namespace tidemark::gateway::internal {
@@ -43,6 +44,9 @@ struct BatchInput {
   std::string_view default_platform;
   std::string_view client_ip;
   int64_t received_at_ms = 0;
+  // Encodes accepted events (Avro through the registry) and masks rejected ones; null:
+  // canonical JSON values, rejected events kept as sent.
+  EventEncoder* encoder = nullptr;
 };
 
 struct TopicAppend {

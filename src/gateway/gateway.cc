@@ -732,6 +732,7 @@ void Connection::HandleBatch(http::request<http::string_body>& req) {
   in.default_platform = key->platform;
   in.client_ip = client_ip_;
   in.received_at_ms = now;
+  in.encoder = deps.encoder;
   auto plan = std::make_shared<internal::BatchPlan>();
   plan->source = key->source;
   internal::EventRateLimiter& limiter = server_->limiter();

@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "gateway/event_encoder.h"
 #include "gateway/key_store.h"
 #include "log/log.h"
 
@@ -45,6 +46,9 @@ struct GatewayDeps {
   KeyStore* keys = nullptr;
   MetricsRegistry* metrics = nullptr;
   const Clock* clock = nullptr;
+  // Encodes accepted events for the log (the registry's Avro encoder in `serve`); null keeps
+  // canonical JSON values. Must outlive the gateway.
+  EventEncoder* encoder = nullptr;
 };
 
 // Owns its listener and I/O threads. Start() returns once the port is bound; Stop() stops

@@ -120,7 +120,8 @@ class AvroSchema {
 uint64_t AvroFingerprint64(std::string_view data);
 
 // A string the encoder writes for a field the event lacks (or holds as null): the gateway's
-// additions — the derived event_id, the key's platform, the client IP as context.ip — so
+// additions — the derived event_id, the key's platform, the client IP as context.ip, the
+// text of an integer session_id — so
 // they pass through type checks and PII masking like the client's own fields. `parent` is
 // empty for a field of the event record, else the name of the event record's field whose
 // record holds it ("context"); an absent parent record is then written from {}.
@@ -128,6 +129,7 @@ struct FieldOverride {
   std::string_view parent;
   std::string_view field;
   std::string_view value;
+  bool replace = false;  // also over a value the event has (an integer session_id's text)
 };
 
 struct EncodeOptions {

@@ -342,12 +342,13 @@ class Encoder {
     for (size_t i = 0; i < nf; ++i) {
       const AvroField& f = n.fields[i];
       PathSeg seg{path, f.name, -1, false};
-      if (overridable && (!present[i] || values[i].value.is_null())) {
-        if (const FieldOverride* o = OverrideFor(path, f.name)) {
+      if (overridable) {
+        const bool absent = !present[i] || values[i].value.is_null();
+        if (const FieldOverride* o = OverrideFor(path, f.name); o && (absent || o->replace)) {
           if (!EncodeStringField(f, o->value, &seg)) return false;
           continue;
         }
-        if (path == nullptr && HasOverridesUnder(f.name)) {
+        if (absent && path == nullptr && HasOverridesUnder(f.name)) {
           if (!EncodeEmptyRecord(f, &seg, depth)) return false;
           continue;
         }

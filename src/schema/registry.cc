@@ -78,8 +78,10 @@ Status ValidateEventSchema(const AvroSchema& schema) {
     if (t != AvroType::kInt && t != AvroType::kLong) return bad(*f, "int");
   }
   for (std::string_view name : {"context", "properties"}) {
-    if (const AvroField* f = field(name); f && NonNull(*f->type).type != AvroType::kRecord) {
-      return bad(*f, "a record");
+    if (const AvroField* f = field(name)) {
+      const AvroNode& t = NonNull(*f->type);
+      bool json_text = t.type == AvroType::kString && t.logical == LogicalType::kJson;
+      if (t.type != AvroType::kRecord && !json_text) return bad(*f, "a record (or a \"json\" string)");
     }
   }
   return Status::Ok();

@@ -40,7 +40,8 @@ inline constexpr int kLatestVersion = -1;
 // An event type's schema must be a record with the envelope of DESIGN §2: event_type
 // (string), timestamp (long, timestamp-millis), user_id or anonymous_id (string or
 // nullable string); event_id, session_id, platform, schema_version, context and properties
-// are optional but typed when present. InvalidArgument names the field.
+// are optional but typed when present (context and properties: records, or "json" strings
+// as in the generic schema). InvalidArgument names the field.
 Status ValidateEventSchema(const AvroSchema& schema);
 
 // Thread-safe. Reads take a shared lock; changes are serialized and wait for the log append
