@@ -17,8 +17,10 @@
 
 #include "common/fault_points.h"
 #include "event/json_writer.h"
+#include "gateway/event_encoder.h"
 #include "lake/bronze_schema.h"
 #include "lake/table.h"
+#include "schema/wire_format.h"
 
 namespace tidemark::lake {
 namespace {
@@ -130,7 +132,48 @@ void AppendOptionalString(Column& c, std::string_view v) {
   }
 }
 
+class LogEventDecoder final : public EventDecoder {
+ public:
+  explicit LogEventDecoder(schema::Registry* registry)
+      : avro_(registry ? std::make_unique<schema::ConsumerDecoder>(*registry) : nullptr) {}
+
+  Status Decode(const log::StoredRecord& record, event::Event* out) override {
+    if (record.value.empty() || record.value[0] != schema::kWireMagicByte) return json_.Decode(record, out);
+    if (avro_ == nullptr) return Status::InvalidArgument("Avro value but no schema registry");
+    json_text_.clear();
+    RETURN_IF_ERROR(avro_->DecodeToJson(record.value, &json_text_));
+    ASSIGN_OR_RETURN(*out, event::EventFromJson(json_text_));
+    out->received_at_ms = record.timestamp_ms;
+    for (const auto& [name, value] : record.headers) {
+      if (name == gateway::kHeaderSource) {
+        out->source = value;
+      } else if (name == gateway::kHeaderEventTime) {
+        int64_t ms = 0;
+        auto r = std::from_chars(value.data(), value.data() + value.size(), ms);
+        if (r.ec != std::errc() || r.ptr != value.data() + value.size()) {
+          return Status::InvalidArgument("header event_time: not epoch milliseconds: '" + value + "'");
+        }
+        out->event_time_ms = ms;
+      } else if (name == gateway::kHeaderEventId) {
+        out->event_id = value;
+      } else if (name == gateway::kHeaderPlatform && out->platform.empty()) {
+        out->platform = value;
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::unique_ptr<schema::ConsumerDecoder> avro_;
+  CanonicalJsonDecoder json_;
+  std::string json_text_;
+};
+
 }  // namespace
+
+std::unique_ptr<EventDecoder> NewLogEventDecoder(schema::Registry* registry) {
+  return std::make_unique<LogEventDecoder>(registry);
+}
 
 std::unique_ptr<EventDecoder> NewCanonicalJsonDecoder() {
   return std::make_unique<CanonicalJsonDecoder>();

@@ -18,12 +18,15 @@
 #include "lake/parquet.h"
 #include "log/log.h"
 
+namespace tidemark::schema {
+class Registry;
+}  // namespace tidemark::schema
+
 namespace tidemark::lake {
 
 // The value → Event step for user-events and server-events records, the one place that
-// knows how a log value is encoded. Today values are canonical event JSON; when they become
-// Confluent-framed Avro with metadata in record headers, a new decoder replaces this one and
-// nothing else in the writer changes. Not thread-safe; the writer thread owns its decoder.
+// knows how a log value is encoded (Confluent-framed Avro with the gateway's metadata in
+// record headers, or canonical event JSON). Not thread-safe; the writer thread owns it.
 class EventDecoder {
  public:
   virtual ~EventDecoder() = default;
@@ -35,6 +38,13 @@ class EventDecoder {
 // Canonical JSON values (event::EventFromJson). The `received_at` (epoch ms) and `source`
 // headers, when a record has them, take precedence over the value's fields.
 std::unique_ptr<EventDecoder> NewCanonicalJsonDecoder();
+
+// Both formats the gateway writes: Confluent-framed Avro values are resolved to the latest
+// schema of their subject through `registry` (which must outlive the decoder), so fields
+// added later read as their defaults; received_at is the record timestamp and the
+// gateway's headers (source, event_time, event_id, platform) complete the event. Other
+// values are canonical JSON, as NewCanonicalJsonDecoder reads them.
+std::unique_ptr<EventDecoder> NewLogEventDecoder(schema::Registry* registry);
 
 struct BronzeWriterOptions {
   std::string lake_root;  // data/lake; tables go to <lake_root>/bronze/<table>

@@ -23,6 +23,7 @@
 #include "gateway/key_store.h"
 #include "lake/bronze_writer.h"
 #include "log/embedded_log.h"
+#include "schema/ingest_encoder.h"
 #include "schema/registry.h"
 #include "stream/stream_service.h"
 
@@ -229,6 +230,7 @@ int RunServe(const ServeOptions& options) {
   if (config.GetBool("lake.enabled")) {
     auto bronze_options = lake::BronzeWriterOptionsFromConfig(config, options.data_dir + "/lake");
     bronze_options.metrics = &metrics;
+    bronze_options.decoder = lake::NewLogEventDecoder(registry.get());
     auto opened_bronze = lake::BronzeWriter::Open(log.get(), std::move(bronze_options));
     if (!opened_bronze.ok()) return Fail(opened_bronze.status());
     bronze = std::move(opened_bronze).value();
@@ -239,7 +241,18 @@ int RunServe(const ServeOptions& options) {
   auto keys = gateway::KeyStore::Open(options.data_dir, config);
   if (!keys.ok()) return Fail(keys.status());
 
+  // Validation, PII masking and Avro encoding of accepted events (schema.enabled).
+  std::unique_ptr<gateway::EventEncoder> encoder;
+  if (config.GetBool("schema.enabled")) {
+    auto encoder_options = schema::IngestEncoderOptions::FromConfig(config, options.data_dir);
+    if (!encoder_options.ok()) return Fail(encoder_options.status());
+    auto made = schema::NewIngestEncoder(*registry, std::move(encoder_options).value());
+    if (!made.ok()) return Fail(made.status());
+    encoder = std::move(made).value();
+  }
+
   gateway::GatewayDeps deps;
+  deps.encoder = encoder.get();
   deps.config = &config;
   deps.log = log.get();
   deps.keys = keys->get();
@@ -252,7 +265,7 @@ int RunServe(const ServeOptions& options) {
   // The real-time path: one task per partition of user-events and server-events, restored
   // from its checkpoint and replaying the log from there.
   stream::StreamService stream_service(log.get(), options.data_dir, config, &metrics,
-                                       &SystemClock::Instance());
+                                       &SystemClock::Instance(), registry.get());
   st = stream_service.Start();
   if (!st.ok()) return Fail(st);
   (*gw)->AddRoute("GET", "/v1/query", "read",

@@ -1,6 +1,7 @@
-// Decoding of log record values for the stream stage, behind one small interface so that
-// the canonical JSON written today can be swapped for Confluent-framed Avro later without
-// touching the operators. A decoder fills a StreamEvent of views: no per-event allocation.
+// Decoding of log record values for the stream stage, behind one small interface: the
+// gateway writes Confluent-framed Avro (canonical JSON with schema.enabled = false, and in
+// logs written before Avro), and the operators see neither. A decoder fills a StreamEvent
+// of views: no per-event allocation.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,11 @@
 #include <vector>
 
 #include "common/status.h"
+#include "log/log.h"
+
+namespace tidemark::schema {
+class Registry;
+}  // namespace tidemark::schema
 
 namespace tidemark::stream {
 
@@ -38,12 +44,19 @@ struct StreamEvent {
 class EventDecoder {
  public:
   virtual ~EventDecoder() = default;
-  // record_timestamp_ms stands in for received_at when the value lacks it.
-  virtual Status Decode(std::string_view value, int64_t record_timestamp_ms, StreamEvent* out) = 0;
+  // The record's timestamp stands in for received_at when the value lacks it; its headers
+  // carry what the gateway added beside an Avro value (gateway/event_encoder.h).
+  virtual Status Decode(const log::StoredRecord& record, StreamEvent* out) = 0;
 };
 
 // Canonical event JSON (event/event.h); numeric_properties are the property names whose
 // numbers feed sums and quantiles (at most StreamEvent::kMaxNumeric).
 std::unique_ptr<EventDecoder> NewJsonEventDecoder(std::vector<std::string> numeric_properties);
+
+// Both formats the gateway writes: Confluent-framed Avro, read straight from the binary
+// with the writer schema (by id from `registry`, which must outlive the decoder; only the
+// fields the operators use are looked at, the rest skipped), and canonical JSON as above.
+std::unique_ptr<EventDecoder> NewLogEventDecoder(schema::Registry* registry,
+                                                 std::vector<std::string> numeric_properties);
 
 }  // namespace tidemark::stream

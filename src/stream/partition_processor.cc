@@ -174,7 +174,7 @@ LateStats PartitionProcessor::RecentLateStats() const {
 
 PartitionProcessor::Outcome PartitionProcessor::ProcessEvent(const log::StoredRecord& record) {
   LedgerCounts* day = nullptr;
-  if (Status st = decoder_->Decode(record.value, record.timestamp_ms, &event_); !st.ok()) {
+  if (Status st = decoder_->Decode(record, &event_); !st.ok()) {
     // Counted, not silently skipped: the record stays in the log for inspection.
     day = &ledger_[FloorTo(record.timestamp_ms, kDayMs)];
     day->accepted++;
@@ -225,26 +225,16 @@ PartitionProcessor::Outcome PartitionProcessor::ProcessEvent(const log::StoredRe
     late.dirty = true;
     day->late++;
     CountLateStats(record.timestamp_ms, true);
-    // The late-events value wraps the original record; when values become Avro this wrapper
-    // moves to a schema of its own (only this function and the decoder change).
-    std::string value;
-    value.reserve(record.value.size() + 160);
-    value.append("{\"lateness_ms\":");
-    event::AppendJsonInt(&value, lateness);
-    value.append(",\"window_start\":");
-    event::AppendJsonInt(&value, window_start);
-    value.append(",\"watermark\":");
-    event::AppendJsonInt(&value, watermark);
-    value.append(",\"source_topic\":");
-    event::AppendJsonString(&value, topic_);
-    value.append(",\"source_partition\":");
-    event::AppendJsonInt(&value, partition_);
-    value.append(",\"source_offset\":");
-    event::AppendJsonInt(&value, record.offset);
-    value.append(",\"event\":");
-    value.append(record.value);
-    value.push_back('}');
-    late_out_.push_back(log::Record{record.key, std::move(value), record.timestamp_ms});
+    // late-events keeps the original value as it is (Confluent-framed Avro stays readable by
+    // any registry client) and says why it is late in headers beside the original ones.
+    log::Record late_record{record.key, record.value, record.timestamp_ms, record.headers};
+    late_record.headers.emplace_back("lateness_ms", std::to_string(lateness));
+    late_record.headers.emplace_back("window_start", std::to_string(window_start));
+    late_record.headers.emplace_back("watermark", std::to_string(watermark));
+    late_record.headers.emplace_back("source_topic", topic_);
+    late_record.headers.emplace_back("source_partition", std::to_string(partition_));
+    late_record.headers.emplace_back("source_offset", std::to_string(record.offset));
+    late_out_.push_back(std::move(late_record));
     return Outcome::kLate;
   }
 

@@ -34,6 +34,7 @@
 
 #include "common/status.h"
 #include "log/log.h"
+#include "schema/registry.h"
 #include "stream/dedup_filter.h"
 #include "stream/event_decoder.h"
 #include "stream/flat_string_map_internal.h"
@@ -57,6 +58,9 @@ struct ProcessorOptions {
   DedupFilter::Hasher dedup_hasher = nullptr;  // tests force collisions
   // Live event ids to size the dedup table for up front (0: grow as ids arrive).
   int64_t dedup_expected_keys = 0;
+  // Resolves the schema ids of Avro record values; null reads canonical JSON only. Must
+  // outlive the processors.
+  schema::Registry* registry = nullptr;
 };
 
 // Validates option values that a config file could get wrong.

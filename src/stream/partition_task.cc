@@ -22,7 +22,7 @@ PartitionTask::PartitionTask(log::Log* log, RowSink* sink, const Clock* clock, M
       partition_(partition),
       options_(task_options),
       processor_(processor_options, topic_, partition, mode,
-                 NewJsonEventDecoder(processor_options.numeric_properties)) {
+                 NewLogEventDecoder(processor_options.registry, processor_options.numeric_properties)) {
   if (metrics) {
     auto counter = [&](const char* outcome) {
       return &metrics->GetCounter("tidemark_stream_records_total", "records processed by the stream stage",

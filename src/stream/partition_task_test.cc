@@ -84,8 +84,7 @@ class PartitionTaskTest : public ::testing::Test {
     std::set<int64_t> out;
     auto recs = log_.Read(log::kLateEvents, 0, 0, {});
     for (const auto& r : *recs) {
-      auto pos = r.value.find("\"source_offset\":");
-      out.insert(std::stoll(r.value.substr(pos + 16)));
+      out.insert(std::stoll(std::string(log::HeaderValue(r.headers, "source_offset"))));
     }
     return out;
   }

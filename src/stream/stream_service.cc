@@ -69,14 +69,16 @@ TaskOptions TaskOptionsFromConfig(const Config& c) {
 }
 
 StreamService::StreamService(log::Log* log, std::string data_dir, const Config& config, MetricsRegistry* metrics,
-                             const Clock* clock)
-    : log_(log), data_dir_(std::move(data_dir)), config_(config), metrics_(metrics), clock_(clock) {}
+                             const Clock* clock, schema::Registry* registry)
+    : log_(log), data_dir_(std::move(data_dir)), config_(config), metrics_(metrics), clock_(clock),
+      registry_(registry) {}
 
 StreamService::~StreamService() { (void)Stop(); }
 
 Status StreamService::Start() {
   if (started_) return Status::FailedPrecondition("StreamService already started");
   ASSIGN_OR_RETURN(processor_options_, ProcessorOptionsFromConfig(config_));
+  processor_options_.registry = registry_;
   task_options_ = TaskOptionsFromConfig(config_);
   late_alert_ratio_ = config_.GetDouble("stream.late_alert_ratio");
   store_ = std::make_shared<realtime::RealtimeStore>(

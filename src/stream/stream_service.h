@@ -51,8 +51,9 @@ class StreamService {
  public:
   // log, metrics and clock must outlive the service. data_dir is the server's data
   // directory (state under data_dir/state, real-time store under data_dir/realtime).
+  // `registry` (may be null: JSON values only) resolves the schema ids of Avro values.
   StreamService(log::Log* log, std::string data_dir, const Config& config, MetricsRegistry* metrics,
-                const Clock* clock);
+                const Clock* clock, schema::Registry* registry = nullptr);
   ~StreamService();
   StreamService(const StreamService&) = delete;
   StreamService& operator=(const StreamService&) = delete;
@@ -91,6 +92,7 @@ class StreamService {
   const Config& config_;
   MetricsRegistry* metrics_;
   const Clock* clock_;
+  schema::Registry* registry_;
   ProcessorOptions processor_options_;
   TaskOptions task_options_;
   double late_alert_ratio_ = 0.05;

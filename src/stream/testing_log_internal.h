@@ -49,7 +49,7 @@ class TestingLog final : public log::Log {
         int64_t base = static_cast<int64_t>(part->size());
         for (auto& r : records) {
           part->push_back(log::StoredRecord{static_cast<int64_t>(part->size()), r.timestamp_ms, std::move(r.key),
-                                            std::move(r.value)});
+                                            std::move(r.value), std::move(r.headers)});
         }
         result = base;
       }

@@ -50,7 +50,13 @@ std::string WriteSpec(TidemarkServer& server, const std::string& evolution_json)
   for (const char* topic : {"user-events", "server-events", "dlq-events"}) {
     for (const DumpedRecord& r : server.Dump(topic)) {
       out << "{\"topic\":" << JsonString(r.topic) << ",\"partition\":" << r.partition
-          << ",\"offset\":" << r.offset << ",\"value\":" << r.value << "}\n";
+          << ",\"offset\":" << r.offset << ",\"timestamp\":" << r.timestamp << ",\"headers\":{";
+      bool first = true;
+      for (const auto& [name, value] : r.headers) {
+        out << (first ? "" : ",") << JsonString(name) << ":" << JsonString(value);
+        first = false;
+      }
+      out << "},\"value\":" << r.value << "}\n";
     }
   }
   out.close();

@@ -108,6 +108,13 @@ std::vector<DumpedRecord> TidemarkServer::Dump(const std::string& topic) {
     rec.key = std::string(doc["key"].get_string().value());
     rec.timestamp = doc["timestamp"].get_int64().value();
     rec.value = simdjson::minify(doc["value"].value());
+    simdjson::dom::object headers;
+    if (doc["headers"].get(headers) == simdjson::SUCCESS) {
+      for (auto h : headers) {
+        std::string_view v;
+        if (h.value.get(v) == simdjson::SUCCESS) rec.headers[std::string(h.key)] = std::string(v);
+      }
+    }
     out.push_back(std::move(rec));
   }
   return out;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,8 @@ struct DumpedRecord {
   int64_t offset = 0;
   std::string key;
   int64_t timestamp = 0;
-  std::string value;  // the value as raw JSON text
+  std::string value;  // the value as raw JSON text (Avro values decoded by `log dump`)
+  std::map<std::string, std::string> headers;
 };
 
 class TidemarkServer {

@@ -46,7 +46,16 @@ for (const line of readFileSync(spec.log, 'utf8').split('\n')) {
   if (!line) continue;
   const r = JSON.parse(line);
   if (!log.has(r.topic)) log.set(r.topic, new Map());
-  log.get(r.topic).set(`${r.partition}/${r.offset}`, r.value);
+  // An Avro record holds the event as its schema describes it; the gateway's additions sit
+  // beside it (received_at is the record timestamp, the rest are headers).
+  let v = r.value;
+  if (r.topic !== 'dlq-events' && r.headers && v && typeof v === 'object') {
+    v = { ...v, received_at: r.timestamp, source: r.headers.source ?? v.source };
+    if (r.headers.event_time !== undefined) v.event_time = Number(r.headers.event_time);
+    if (r.headers.event_id !== undefined) v.event_id = r.headers.event_id;
+    if (r.headers.platform !== undefined && v.platform == null) v.platform = r.headers.platform;
+  }
+  log.get(r.topic).set(`${r.partition}/${r.offset}`, v);
 }
 
 const utcDate = (ms) => new Date(Number(ms)).toISOString().slice(0, 10);
@@ -59,7 +68,7 @@ function expectedEvent(v, columns) {
     received_at: String(v.received_at), user_id: v.user_id ?? null,
     anonymous_id: v.anonymous_id ?? null, session_id: v.session_id ?? null,
     platform: v.platform ?? null, source: v.source ?? null,
-    schema_version: v.schema_version === undefined ? null : String(v.schema_version),
+    schema_version: v.schema_version == null ? null : String(v.schema_version),
   };
   for (const c of columns) {
     if (!c.name.startsWith('context_')) continue;
