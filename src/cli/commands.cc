@@ -147,7 +147,17 @@ int LogDump(const LogDumpOptions& o) {
           }
           out += "}";
         }
-        out += ",\"value\":" + ValueAsJson(r.value, parser, avro.get()) + "}\n";
+        out += ",\"value\":" + ValueAsJson(r.value, parser, avro.get());
+        if (o.raw_values) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += ",\"value_hex\":\"";
+          for (unsigned char c : r.value) {
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 15]);
+          }
+          out += "\"";
+        }
+        out += "}\n";
         ++printed;
         offset = r.offset + 1;
       }

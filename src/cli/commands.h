@@ -18,6 +18,7 @@ struct LogDumpOptions {
   int partition = -1;  // -1: every partition
   int64_t from = 0;
   int64_t limit = -1;  // -1: all
+  bool raw_values = false;  // also print each value's bytes as "value_hex"
 };
 int LogDump(const LogDumpOptions& options);
 

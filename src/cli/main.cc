@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   ld->add_option("--partition", dump.partition, "only this partition");
   ld->add_option("--from", dump.from, "first offset");
   ld->add_option("--limit", dump.limit, "print at most this many records");
+  ld->add_flag("--raw-values", dump.raw_values, "also print each value's bytes in hex (value_hex)");
   ld->callback([&] { rc = tidemark::cli::LogDump(dump); });
 
   // reconcile
