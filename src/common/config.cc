@@ -46,6 +46,7 @@ const std::vector<SettingDef> kSettings = {
     {"topics.dlq_events.partitions", T::kInt, "1", "partitions of dlq-events"},
     {"topics.late_events.partitions", T::kInt, "1", "partitions of late-events"},
     // stream (per partition task unless stated)
+    {"stream.enabled", T::kBool, "true", "run the stream tasks in `tidemark serve` (log → windows, /v1/query); off answers /v1/query with 503"},
     {"stream.dedup_ttl_ms", T::kInt, "3600000", "an event_id seen within this much received_at time is a duplicate"},
     {"stream.dedup_max_keys", T::kInt, "4000000", "live event ids kept per partition (~18-24 bytes each); when full the task pauses, records stay in the log"},
     {"stream.dedup_expected_keys", T::kInt, "0", "pre-size each partition's dedup table for this many live ids (0 grows as ids arrive)"},
