@@ -168,6 +168,15 @@ class EmbeddedLog final : public Log {
                                                        bytes, (*p)->display(), internal::kMaxBatchLength));
       }
     }
+    if (a.reject.ok()) {
+      // Encoded (and checksummed) here, on the appending thread: the writer thread only
+      // stamps the base offset and writes, and the records' strings are freed by the thread
+      // that allocated them.
+      thread_local internal::BatchEncoder encoder;
+      a.batch = TakeSpareBuffer();
+      a.header = encoder.Encode(0, records, options_.compression, &a.batch);
+      records = std::vector<Record>();
+    }
     bool wake = false;
     {
       std::lock_guard<std::mutex> lock(queue_mu_);
@@ -186,7 +195,6 @@ class EmbeddedLog final : public Log {
         } else {
           pending_bytes_ += bytes;
           a.partition = *p;
-          a.records = std::move(records);
           a.pending_bytes = bytes;
           if (pending_gauge_ != nullptr) pending_gauge_->Set(pending_bytes_);
         }
@@ -323,7 +331,7 @@ class EmbeddedLog final : public Log {
     }
     bool unsynced = false;
     for (Partition* p : touched) {
-      p->WriteStaged(encoder_, buffer_);
+      p->WriteStaged();
       unsynced |= p->HasUnsynced();
     }
     if (unsynced) {
@@ -346,6 +354,30 @@ class EmbeddedLog final : public Log {
         append_seconds_->Observe(std::chrono::duration<double>(now - a.enqueued).count());
       }
       if (a.done) a.done(std::move(a.result));
+    }
+    ReturnSpareBuffers(round);
+  }
+
+  // Batch buffers go round between appenders and the writer instead of back to malloc: a
+  // freed 50-100 KB block is often trimmed off the heap and the next append faults fresh
+  // pages in, which costs more than the encoding itself (and far more on a virtual machine).
+  internal::ByteBuffer TakeSpareBuffer() {
+    std::lock_guard<std::mutex> lock(spare_mu_);
+    if (spare_.empty()) return {};
+    internal::ByteBuffer b = std::move(spare_.back());
+    spare_.pop_back();
+    spare_bytes_ -= static_cast<int64_t>(b.capacity());
+    b.clear();
+    return b;
+  }
+
+  void ReturnSpareBuffers(std::vector<PendingAppend>& round) {
+    std::lock_guard<std::mutex> lock(spare_mu_);
+    for (PendingAppend& a : round) {
+      const auto capacity = static_cast<int64_t>(a.batch.capacity());
+      if (capacity == 0 || capacity > kMaxSpareBufferBytes || spare_bytes_ + capacity > kMaxSpareBytes) continue;
+      spare_bytes_ += capacity;
+      spare_.push_back(std::move(a.batch));
     }
   }
 
@@ -379,9 +411,12 @@ class EmbeddedLog final : public Log {
   bool stopping_ = false;
   std::thread writer_;
 
-  // Writer thread only.
-  internal::BatchEncoder encoder_;
-  internal::ByteBuffer buffer_;
+  // Spare batch buffers (see TakeSpareBuffer), bounded by the bytes they hold.
+  static constexpr int64_t kMaxSpareBufferBytes = 4 << 20;
+  static constexpr int64_t kMaxSpareBytes = 32 << 20;
+  std::mutex spare_mu_;
+  std::vector<internal::ByteBuffer> spare_;
+  int64_t spare_bytes_ = 0;  // capacity held in spare_
 };
 
 Status ValidateOptions(const EmbeddedLogOptions& o) {

@@ -43,7 +43,9 @@ EmbeddedLogOptions EmbeddedLogOptionsFromConfig(const Config& config, std::strin
 // segment (and any older one without a known-good index), so opening takes time in
 // proportion to the active segments' size. Format and rules: docs/formats-log.md.
 //
-// Beyond log.h: an append of no records is InvalidArgument; the bytes counted against
+// Beyond log.h: Append encodes and checksums the record batch on the calling thread (CPU
+// in proportion to the records' bytes, no I/O) and frees the records there; an append of
+// no records is InvalidArgument; the bytes counted against
 // max_pending_bytes are key + value + 16 per record, and an append into an empty queue is
 // always accepted; a write that fails with ENOSPC answers ResourceExhausted, other write or
 // fsync failures IOError. Callbacks run on the writer thread ("tm-log-writer"), so they must

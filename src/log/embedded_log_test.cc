@@ -198,6 +198,47 @@ TEST_F(EmbeddedLogTest, QueuedAppendsShareOneFsyncPerPartition) {
   EXPECT_EQ(*log->EndOffset("events", 1), 1000);
 }
 
+TEST_F(EmbeddedLogTest, RoundOfMoreBatchesThanOneWritevTakesIsWrittenInOrderAcrossRolls) {
+  // One round, one partition, 2,500 batches: more than IOV_MAX (1,024) buffers per write
+  // and, with 128 KiB segments, rolls in the middle of the round.
+  auto options = Options();
+  options.segment_bytes = 128 << 10;
+  options.index_interval_bytes = 1024;
+  constexpr int kBatches = 2500;
+  std::vector<Record> expected;
+  {
+    auto log = Open(options);
+    ASSERT_TRUE(log->CreateTopic("events", 1).ok());
+    ArmFault("log.writer_pause");
+    Callbacks callbacks(kBatches);
+    std::vector<int64_t> first_offsets;
+    for (int b = 0; b < kBatches; ++b) {
+      auto records = MakeRecords(b, 1 + b % 3, 30 + (b * 53) % 200);
+      first_offsets.push_back(static_cast<int64_t>(expected.size()));
+      expected.insert(expected.end(), records.begin(), records.end());
+      log->Append("events", 0, std::move(records), callbacks.For(b));
+    }
+    DisarmFault("log.writer_pause");
+    const std::vector<Result<int64_t>>& results = callbacks.Wait();
+    for (int b = 0; b < kBatches; ++b) {
+      ASSERT_TRUE(results[b].ok()) << results[b].status().ToString();
+      ASSERT_EQ(*results[b], first_offsets[b]) << "batch " << b;
+    }
+    EXPECT_GT(SegmentBases().size(), 2u) << "128 KiB segments should have rolled within the round";
+  }
+  std::vector<std::string> notes;
+  auto log = Open(options, &notes);
+  EXPECT_TRUE(notes.empty()) << notes.front();
+  std::vector<StoredRecord> got = ReadAll(*log);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].offset, static_cast<int64_t>(i));
+    ASSERT_EQ(got[i].key, expected[i].key);
+    ASSERT_EQ(got[i].value, expected[i].value);
+    ASSERT_EQ(got[i].timestamp_ms, expected[i].timestamp_ms);
+  }
+}
+
 TEST_F(EmbeddedLogTest, ConcurrentWaitingAppendersNeedFewerFsyncsThanAppends) {
   MetricsRegistry metrics;
   auto options = Options();

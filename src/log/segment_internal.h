@@ -4,6 +4,8 @@
 // both recovery and Read use. Policy (when to roll, what to publish) lives in partition.cc.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -56,9 +58,9 @@ class Segment {
   int fd() const { return fd_; }
 
   Result<int64_t> FileSize() const;
-  // Writes all n bytes at pos (continuing short writes). On failure some prefix may have
-  // reached the file; the caller truncates it off.
-  Status WriteAt(int64_t pos, const char* data, size_t n);
+  // Writes the buffers back to back from pos (pwritev, continuing short writes). On
+  // failure some prefix may have reached the file; the caller truncates it off.
+  Status WriteAt(int64_t pos, const iovec* iov, size_t count);
   // Starts write-back of [pos, pos + n) without waiting (sync_file_range), so the device
   // works on one partition's data while the writer copies the next one's.
   void StartWriteback(int64_t pos, int64_t n);
