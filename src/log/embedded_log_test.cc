@@ -239,6 +239,25 @@ TEST_F(EmbeddedLogTest, RoundOfMoreBatchesThanOneWritevTakesIsWrittenInOrderAcro
   }
 }
 
+TEST_F(EmbeddedLogTest, PreallocatedBlocksLeaveTheFileSizeAloneAndAreReleasedAtClose) {
+  auto log = Open(Options());
+  ASSERT_TRUE(log->CreateTopic("events", 1).ok());
+  for (int b = 0; b < 20; ++b) ASSERT_TRUE(AppendAndWait(*log, "events", 0, MakeRecords(b, 10, 100)).ok());
+  struct stat st;
+  ASSERT_EQ(::stat(SegmentPath(0).c_str(), &st), 0);
+  const int64_t size = st.st_size;
+  EXPECT_LT(size, 64 << 10) << "the file holds the batches only";
+  EXPECT_GE(static_cast<int64_t>(st.st_blocks) * 512, size);
+  log->Close();
+  ASSERT_EQ(::stat(SegmentPath(0).c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, size);
+  EXPECT_LT(static_cast<int64_t>(st.st_blocks) * 512, size + (1 << 20)) << "reserved blocks are given back at close";
+  std::vector<std::string> notes;
+  auto reopened = Open(Options(), &notes);
+  EXPECT_TRUE(notes.empty());
+  EXPECT_EQ(ReadAll(*reopened).size(), 200u);
+}
+
 TEST_F(EmbeddedLogTest, ConcurrentWaitingAppendersNeedFewerFsyncsThanAppends) {
   MetricsRegistry metrics;
   auto options = Options();

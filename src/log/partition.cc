@@ -317,6 +317,7 @@ void Partition::WriteStaged() {
     if (full) {
       // This batch opens a new segment; what precedes it in the old one becomes durable now.
       if (span_bytes > 0) {
+        seg->Preallocate(u.end);
         Status st = seg->WriteAt(u.start, iov_.data(), iov_.size());
         if (st.ok()) {
           CrashBeforeFsyncIfArmed();
@@ -338,6 +339,7 @@ void Partition::WriteStaged() {
       if (!st.ok()) {
         spdlog::warn("log: {}: index not written ({}); the next open will scan it", seg->display(), st.ToString());
       }
+      seg->ReleasePreallocation(seg->written_size);
       st = Roll(h.base_offset);
       if (!st.ok()) {
         // Nothing of appends [i, end) reached a file: fail them, keep what is published.
@@ -369,6 +371,7 @@ void Partition::WriteStaged() {
     next_offset_ = h.next_offset();
   }
   if (u.last == u.first) return;
+  seg->Preallocate(u.end);
   Status st = seg->WriteAt(u.start, iov_.data(), iov_.size());
   if (!st.ok()) {
     Fail(u, staged_.size(), st);
@@ -433,6 +436,7 @@ Status Partition::Seal() {
     seg = segments_.back();
     state = seg->state;
   }
+  seg->ReleasePreallocation(seg->written_size);
   return seg->WriteIndexFile(state, options_.fsync);
 }
 

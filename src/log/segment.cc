@@ -137,6 +137,26 @@ void Segment::StartWriteback(int64_t pos, int64_t n) {
   (void)::sync_file_range(fd_, pos, n, SYNC_FILE_RANGE_WRITE);
 }
 
+void Segment::Preallocate(int64_t end) {
+  if (!preallocate_ || end <= preallocated_end_) return;
+  const int64_t from = preallocated_end_;
+  const int64_t to = (end / kPreallocateStepBytes + 1) * kPreallocateStepBytes;
+  if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, from, to - from) != 0) {
+    preallocate_ = false;  // EOPNOTSUPP, ENOSPC, …: the write itself will say what matters
+    return;
+  }
+  preallocated_end_ = to;
+}
+
+void Segment::ReleasePreallocation(int64_t size) {
+  if (preallocated_end_ <= size) return;
+  // ftruncate to the current size frees blocks reserved past it (a hole punch past the end
+  // of file does nothing on ext4). Best effort: blocks left reserved only cost disk space
+  // until the segment is deleted.
+  (void)::ftruncate(fd_, size);
+  preallocated_end_ = size;
+}
+
 Status Segment::Sync() {
   if (FaultArmed("log.fsync_fails")) {
     return ErrnoStatus("fdatasync(" + log_path_ + ") [fault point log.fsync_fails]", EIO);
@@ -149,6 +169,7 @@ Status Segment::TruncateTo(int64_t size) {
   if (::ftruncate(fd_, size) != 0) {
     return ErrnoStatus(fmt::format("ftruncate({}, {})", log_path_, size), errno);
   }
+  preallocated_end_ = std::min(preallocated_end_, size);  // truncation frees reserved blocks too
   return Status::Ok();
 }
 
