@@ -44,7 +44,7 @@ struct GroupCpu {
 // Thread groups of `tidemark serve`, by thread name (see pthread_setname_np in the stages).
 const char* GroupOf(const std::string& comm) {
   if (comm == "tm-gateway-io") return "gateway-io";
-  if (comm == "tm-log-writer") return "log-writer";
+  if (comm == "tm-log-writer" || comm == "tm-log-sync") return "log-writer";
   if (comm == "tm-stream") return "stream";
   if (comm == "tm-lake-bronze") return "lake";
   return "other";

@@ -35,6 +35,7 @@ const std::vector<SettingDef> kSettings = {
     {"log.segment_bytes", T::kInt, "268435456", "a partition rolls to a new segment file past this size"},
     {"log.index_interval_bytes", T::kInt, "4096", "bytes of records between two sparse index entries"},
     {"log.fsync_max_wait_us", T::kInt, "0", "group commit: longest an append waits for more appends to share its fsync"},
+    {"log.sync_threads", T::kInt, "4", "threads that fdatasync a group-commit round's dirty partitions side by side (1: one after the other)"},
     {"log.max_pending_bytes", T::kInt, "268435456", "appended bytes waiting for fsync; beyond it appends fail with Unavailable (503)"},
     {"log.compression", T::kString, "none", "record batch codec: none|zstd"},
     {"log.retention_hours", T::kInt, "168", "segments whose newest record is older than this are deleted; 0 keeps forever"},

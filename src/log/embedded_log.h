@@ -1,6 +1,7 @@
 // The embedded segment log: data/log/<topic>/<partition>/<base_offset>.log and .index,
 // record batches with CRC32C, one writer thread doing group commit (one fsync per dirty
-// partition covers every append queued since the previous round), crash recovery that
+// partition covers every append queued since the previous round; a round's fsyncs run side
+// by side on sync_threads threads), crash recovery that
 // truncates a torn tail and says so.
 #pragma once
 
@@ -23,6 +24,10 @@ struct EmbeddedLogOptions {
   int64_t index_interval_bytes = 4096;
   int64_t fsync_max_wait_us = 0;            // group commit: wait this long for more appends
   int64_t max_pending_bytes = 256 << 20;    // bytes queued but not yet durable
+  // fdatasyncs of one round's dirty partitions run on this many threads at once (the
+  // writer and sync_threads - 1 helpers "tm-log-sync"), so a round waits for the slowest
+  // sync rather than for their sum. 1 syncs one partition after the other.
+  int sync_threads = 4;
   Codec compression = Codec::kNone;
   int64_t retention_ms = 0;                 // 0 keeps forever
   int64_t retention_bytes = 0;              // per partition; 0 unbounded

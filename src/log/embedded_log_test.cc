@@ -687,6 +687,7 @@ TEST_F(EmbeddedLogTest, OptionsFromConfigReadTheLogSettings) {
   EXPECT_EQ(o.retention_ms, 2 * 3600 * 1000);
   EXPECT_EQ(o.segment_bytes, 1048576);
   EXPECT_EQ(o.max_pending_bytes, 268435456);
+  EXPECT_EQ(o.sync_threads, 4);
   EXPECT_TRUE(o.fsync);
 }
 
@@ -695,6 +696,54 @@ TEST_F(EmbeddedLogTest, InvalidOptionsAreRefusedWithTheSettingName) {
   options.segment_bytes = 0;
   auto log = OpenEmbeddedLog(options);
   EXPECT_EQ(log.status().ToString(), "InvalidArgument: log.segment_bytes must be 1 to 2147483647, not 0");
+  options = Options();
+  options.sync_threads = 0;
+  EXPECT_EQ(OpenEmbeddedLog(options).status().ToString(), "InvalidArgument: log.sync_threads must be 1 to 64, not 0");
+}
+
+TEST_F(EmbeddedLogTest, ARoundOverManyPartitionsCompletesEveryAppendWithOrWithoutSyncHelpers) {
+  for (int sync_threads : {1, 3}) {
+    ScratchDir dir;
+    MetricsRegistry metrics;
+    auto options = Options();
+    options.dir = dir.path();
+    options.sync_threads = sync_threads;
+    options.metrics = &metrics;
+    auto log = Open(options);
+    ASSERT_TRUE(log->CreateTopic("events", 12).ok());
+    ArmFault("log.writer_pause");
+    Callbacks callbacks(120);
+    for (int b = 0; b < 120; ++b) log->Append("events", b % 12, MakeRecords(b, 2), callbacks.For(b));
+    DisarmFault("log.writer_pause");
+    const auto& results = callbacks.Wait();
+    for (int b = 0; b < 120; ++b) {
+      ASSERT_TRUE(results[b].ok()) << results[b].status().ToString();
+      EXPECT_EQ(*results[b], (b / 12) * 2) << "batch " << b << ", sync_threads " << sync_threads;
+    }
+    Histogram& fsyncs = metrics.GetHistogram("tidemark_log_fsync_seconds", "", LatencyBuckets());
+    EXPECT_EQ(fsyncs.Count(), 12u) << "one round, one sync per partition, sync_threads " << sync_threads;
+    for (int p = 0; p < 12; ++p) EXPECT_EQ(*log->EndOffset("events", p), 20);
+  }
+}
+
+TEST_F(EmbeddedLogTest, FsyncFailureOnSyncHelpersFailsEveryPartitionsAppends) {
+  auto options = Options();
+  options.sync_threads = 4;
+  auto log = Open(options);
+  ASSERT_TRUE(log->CreateTopic("events", 6).ok());
+  ArmFault("log.writer_pause");
+  Callbacks callbacks(6);
+  for (int p = 0; p < 6; ++p) log->Append("events", p, MakeRecords(p, 3), callbacks.For(p));
+  ArmFault("log.fsync_fails");
+  DisarmFault("log.writer_pause");
+  const auto& results = callbacks.Wait();
+  DisarmFault("log.fsync_fails");
+  for (int p = 0; p < 6; ++p) {
+    ASSERT_FALSE(results[p].ok());
+    EXPECT_EQ(results[p].status().code(), StatusCode::kIOError) << results[p].status().ToString();
+    EXPECT_EQ(*log->EndOffset("events", p), 0) << "nothing of a failed round is served";
+  }
+  EXPECT_EQ(*AppendAndWait(*log, "events", 0, MakeRecords(9, 1)), 0) << "the partition takes appends again";
 }
 
 TEST_F(EmbeddedLogTest, CrashAfterWriteBeforeFsyncKeepsAcknowledgedRecords) {
