@@ -1,14 +1,22 @@
 // Ingest benchmark: the real `tidemark serve` with durable (fsync'd) acks, fed by the load
 // generator over loopback in two shapes — bulk (1,000 events/request, 4 connections) and
 // SDK (50 events/request, 32 connections) — and, in the same run, ClickHouse inserting the
-// same events as JSONEachRow in the bulk shape. Prints events/s, ack latency, peak RSS and
-// the tidemark/ClickHouse ratio.
+// same events as JSONEachRow in the bulk shape. Prints events/s, ack latency, peak RSS, the
+// CPU-seconds per million events of each server thread group and of the load generator, and
+// the tidemark/ClickHouse ratio. Each shape runs twice by default: with the whole pipeline
+// ("full") and with the consumers off ("ingest": stream.enabled and lake.enabled false), so
+// the ingest path can be measured alone.
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,10 +35,66 @@ using tidemark::cli::HttpConnection;
 using tidemark::cli::LoadgenOptions;
 using tidemark::cli::LoadgenSummary;
 
+// CPU time of one thread group, in seconds.
+struct GroupCpu {
+  double total = 0;   // from schedstat (ns resolution)
+  double system = 0;  // from stat (clock-tick resolution)
+};
+
+// Thread groups of `tidemark serve`, by thread name (see pthread_setname_np in the stages).
+const char* GroupOf(const std::string& comm) {
+  if (comm == "tm-gateway-io") return "gateway-io";
+  if (comm == "tm-log-writer" || comm == "tm-log-sync") return "log-writer";
+  if (comm == "tm-stream") return "stream";
+  if (comm == "tm-lake-bronze") return "lake";
+  return "other";
+}
+const char* const kGroups[] = {"gateway-io", "log-writer", "stream", "lake", "other"};
+
+// Per-thread CPU of a process, summed by group, from /proc/<pid>/task/*/{schedstat,stat}.
+std::map<std::string, GroupCpu> SampleCpu(pid_t pid) {
+  std::map<std::string, GroupCpu> out;
+  const double tick = 1.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path("/proc") / std::to_string(pid) / "task", ec)) {
+    std::ifstream stat_file(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    const size_t open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    const std::string comm = stat.substr(open + 1, close - open - 1);
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; rest >> field; ++i) {  // field 3 is the state; 14 utime, 15 stime
+      if (i == 14) utime = std::stod(field);
+      if (i == 15) {
+        stime = std::stod(field);
+        break;
+      }
+    }
+    std::ifstream sched(entry.path() / "schedstat");
+    double run_ns = -1;
+    if (!(sched >> run_ns)) run_ns = (utime + stime) * tick * 1e9;
+    GroupCpu& g = out[GroupOf(comm)];
+    g.total += run_ns * 1e-9;
+    g.system += stime * tick;
+  }
+  return out;
+}
+
+double LoadAverage() {
+  std::ifstream f("/proc/loadavg");
+  double one = 0;
+  f >> one;
+  return one;
+}
+
 struct ShapeResult {
   std::string name;
   LoadgenSummary summary;
   int64_t peak_rss = 0;
+  std::map<std::string, GroupCpu> cpu;  // server thread groups, during the load only
+  double load_average = 0;              // 1-minute load average at the end of the load
 };
 
 uint16_t PickPort(uint16_t base) { return static_cast<uint16_t>(base + (getpid() % 500)); }
@@ -41,12 +105,13 @@ std::string Trim(std::string s) {
 }
 
 // Runs one load shape against a fresh server and data directory.
-ShapeResult RunShape(const std::string& name, const fs::path& work, int batch, int connections,
-                     int64_t events, const std::vector<std::string>& extra_sets) {
-  ShapeResult result{name, {}, 0};
-  fs::path data = work / ("tidemark-" + name);
+ShapeResult RunShape(const std::string& bin, const std::string& name, const fs::path& work, int batch,
+                     int connections, int64_t events, const std::vector<std::string>& extra_sets) {
+  ShapeResult result{name, {}, 0, {}, 0};
+  std::string file_name = name;  // "bulk/full" -> "bulk-full"
+  std::replace(file_name.begin(), file_name.end(), '/', '-');
+  fs::path data = work / ("tidemark-" + file_name);
   fs::remove_all(data);
-  const std::string bin = TIDEMARK_BIN;
   std::string key = Trim(tidemark::RunCommand({bin, "keys", "create", "--data", data.string(),
                                                "--source", "bench", "--platform", "web", "--scopes", "write"})
                              .out);
@@ -58,8 +123,8 @@ ShapeResult RunShape(const std::string& name, const fs::path& work, int batch, i
     argv.push_back(s);
   }
   tidemark::Subprocess server;
-  if (!server.Start(argv, (work / (name + ".log")).string()).ok()) {
-    std::fprintf(stderr, "cannot start tidemark\n");
+  if (!server.Start(argv, (work / (file_name + ".log")).string()).ok()) {
+    std::fprintf(stderr, "cannot start %s\n", bin.c_str());
     std::exit(1);
   }
   for (int i = 0; i < 600; ++i) {
@@ -75,7 +140,15 @@ ShapeResult RunShape(const std::string& name, const fs::path& work, int batch, i
   o.batch = batch;
   o.connections = connections;
   o.seed = 42;
+  std::map<std::string, GroupCpu> before;
+  o.before_send = [&] { before = SampleCpu(server.pid()); };
   auto s = tidemark::cli::RunLoadgen(o);
+  result.cpu = SampleCpu(server.pid());
+  result.load_average = LoadAverage();
+  for (auto& [group, cpu] : result.cpu) {
+    cpu.total -= before[group].total;
+    cpu.system -= before[group].system;
+  }
   if (!s.ok()) {
     std::fprintf(stderr, "loadgen: %s\n", s.status().ToString().c_str());
     std::exit(1);
@@ -165,10 +238,30 @@ double RunClickHouse(const fs::path& work, int64_t events, int batch, int connec
 
 void Print(const ShapeResult& r) {
   const auto& s = r.summary;
-  std::printf("%-5s  %9.0f events/s  p50 %6.2f ms  p99 %6.2f ms  peak RSS %4lld MiB  (%lld events, %lld retries, %lld failed batches)\n",
+  std::printf("%-12s %9.0f events/s  p50 %6.2f ms  p99 %6.2f ms  peak RSS %4lld MiB  (%lld events, %lld retries, %lld failed batches)\n",
               r.name.c_str(), s.events_per_second, s.p50_ms, s.p99_ms,
               static_cast<long long>(r.peak_rss >> 20), static_cast<long long>(s.events_sent),
               static_cast<long long>(s.retries), static_cast<long long>(s.failed_batches));
+  // CPU-seconds per million events while the load ran; (sys …) is the kernel's share.
+  const double per_million = s.events_sent > 0 ? 1e6 / static_cast<double>(s.events_sent) : 0;
+  std::string line = "             CPU s/1M events:";
+  double server = 0;
+  for (const char* g : kGroups) {
+    auto it = r.cpu.find(g);
+    if (it == r.cpu.end()) continue;
+    server += it->second.total;
+    line += fmt::format(" {} {:.2f} (sys {:.2f})", g, it->second.total * per_million, it->second.system * per_million);
+  }
+  line += fmt::format("; server {:.2f}; loadgen {:.2f}; load avg {:.1f}", server * per_million,
+                      s.cpu_seconds * per_million, r.load_average);
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 }  // namespace
@@ -176,29 +269,80 @@ void Print(const ShapeResult& r) {
 int main(int argc, char** argv) {
   int64_t events = 1000000;
   bool clickhouse = true;
+  int repeat = 1;
+  std::string variant = "both";
+  std::string bin = TIDEMARK_BIN;
+  std::vector<std::string> shapes = {"bulk", "sdk"};
   std::vector<std::string> extra;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--events" && i + 1 < argc) events = std::stoll(argv[++i]);
     else if (a == "--no-clickhouse") clickhouse = false;
     else if (a == "--set" && i + 1 < argc) extra.push_back(argv[++i]);
+    else if (a == "--variant" && i + 1 < argc) variant = argv[++i];
+    else if (a == "--shape" && i + 1 < argc) shapes = {argv[++i]};
+    else if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::stoi(argv[++i]));
+    else if (a == "--bin" && i + 1 < argc) bin = argv[++i];
     else {
-      std::fprintf(stderr, "usage: ingest_bench [--events N] [--no-clickhouse] [--set KEY=VALUE]...\n");
+      std::fprintf(stderr,
+                   "usage: ingest_bench [--events N] [--no-clickhouse] [--set KEY=VALUE]...\n"
+                   "                    [--variant full|ingest|both] [--shape bulk|sdk] [--repeat N]\n"
+                   "                    [--bin PATH-TO-TIDEMARK]\n"
+                   "  full: the whole serve pipeline; ingest: stream.enabled=false, lake.enabled=false.\n"
+                   "  --repeat runs every (variant, shape) N times, interleaved, and prints medians.\n");
       return 2;
     }
   }
+  if (variant != "full" && variant != "ingest" && variant != "both") {
+    std::fprintf(stderr, "--variant must be full, ingest or both\n");
+    return 2;
+  }
   fs::path work = fs::temp_directory_path() / ("tidemark-bench-" + std::to_string(getpid()));
   fs::create_directories(work);
-  std::printf("ingest benchmark: %lld loadgen events per shape, durable acks (fsync)\n",
-              static_cast<long long>(events));
-  ShapeResult bulk = RunShape("bulk", work, 1000, 4, events, extra);
-  Print(bulk);
-  ShapeResult sdk = RunShape("sdk", work, 50, 32, events, extra);
-  Print(sdk);
+  std::printf("ingest benchmark: %lld loadgen events per shape, durable acks (fsync), %s\n",
+              static_cast<long long>(events), bin.c_str());
+  struct Run {
+    std::string name;
+    int batch;
+    int connections;
+    std::vector<std::string> sets;
+  };
+  std::vector<Run> runs;
+  for (const std::string& v : {std::string("full"), std::string("ingest")}) {
+    if (variant != "both" && variant != v) continue;
+    std::vector<std::string> sets = extra;
+    if (v == "ingest") {
+      sets.push_back("stream.enabled=false");
+      sets.push_back("lake.enabled=false");
+    }
+    for (const std::string& shape : shapes) {
+      if (shape == "bulk") runs.push_back({"bulk/" + v, 1000, 4, sets});
+      else if (shape == "sdk") runs.push_back({"sdk/" + v, 50, 32, sets});
+      else {
+        std::fprintf(stderr, "--shape must be bulk or sdk\n");
+        return 2;
+      }
+    }
+  }
+  std::map<std::string, std::vector<double>> rates;
+  double bulk_rate = 0;
+  for (int k = 0; k < repeat; ++k) {
+    for (const Run& run : runs) {
+      ShapeResult r = RunShape(bin, run.name, work, run.batch, run.connections, events, run.sets);
+      r.name = run.name;
+      Print(r);
+      rates[run.name].push_back(r.summary.events_per_second);
+    }
+  }
+  if (repeat > 1) {
+    for (const Run& run : runs) std::printf("median %-12s %9.0f events/s over %d runs\n", run.name.c_str(), Median(rates[run.name]), repeat);
+  }
+  if (rates.count("bulk/full")) bulk_rate = Median(rates["bulk/full"]);
+  else if (rates.count("bulk/ingest")) bulk_rate = Median(rates["bulk/ingest"]);
   if (clickhouse) {
     double ch = RunClickHouse(work, events, 1000, 4);
     std::printf("clickhouse JSONEachRow (1000 rows/insert, 4 connections): %.0f events/s\n", ch);
-    if (ch > 0) std::printf("ratio tidemark/clickhouse (bulk): %.2fx\n", bulk.summary.events_per_second / ch);
+    if (ch > 0 && bulk_rate > 0) std::printf("ratio tidemark/clickhouse (bulk): %.2fx\n", bulk_rate / ch);
   }
   fs::remove_all(work);
   return 0;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct LoadgenOptions {
   bool json = false;              // print a JSON summary line
   // When set and true, connections stop taking new batches (tests that run load until told).
   const std::atomic<bool>* stop = nullptr;
+  // When set, called once every request body is built, just before the connections start
+  // (benchmarks sample the server's CPU counters here).
+  std::function<void()> before_send;
 };
 
 struct GeneratedEvent {
@@ -57,6 +61,7 @@ struct LoadgenSummary {
   double seconds = 0;
   double events_per_second = 0;
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  double cpu_seconds = 0;         // CPU time of the sending threads (user + system)
 };
 
 Result<LoadgenSummary> RunLoadgen(const LoadgenOptions& options);

@@ -40,6 +40,7 @@ const std::vector<SettingDef> kSettings = {
     {"log.segment_bytes", T::kInt, "268435456", "a partition rolls to a new segment file past this size"},
     {"log.index_interval_bytes", T::kInt, "4096", "bytes of records between two sparse index entries"},
     {"log.fsync_max_wait_us", T::kInt, "0", "group commit: longest an append waits for more appends to share its fsync"},
+    {"log.sync_threads", T::kInt, "4", "threads that fdatasync a group-commit round's dirty partitions side by side (1: one after the other)"},
     {"log.max_pending_bytes", T::kInt, "268435456", "appended bytes waiting for fsync; beyond it appends fail with Unavailable (503)"},
     {"log.compression", T::kString, "none", "record batch codec: none|zstd"},
     {"log.retention_hours", T::kInt, "168", "segments whose newest record is older than this are deleted; 0 keeps forever"},
@@ -51,6 +52,7 @@ const std::vector<SettingDef> kSettings = {
     {"topics.dlq_events.partitions", T::kInt, "1", "partitions of dlq-events"},
     {"topics.late_events.partitions", T::kInt, "1", "partitions of late-events"},
     // stream (per partition task unless stated)
+    {"stream.enabled", T::kBool, "true", "run the stream tasks in `tidemark serve` (log → windows, /v1/query); off answers /v1/query with 503"},
     {"stream.dedup_ttl_ms", T::kInt, "3600000", "an event_id seen within this much received_at time is a duplicate"},
     {"stream.dedup_max_keys", T::kInt, "4000000", "live event ids kept per partition (~18-24 bytes each); when full the task pauses, records stay in the log"},
     {"stream.dedup_expected_keys", T::kInt, "0", "pre-size each partition's dedup table for this many live ids (0 grows as ids arrive)"},

@@ -74,6 +74,12 @@ class EmbeddedLog final : public Log {
     }
     queue_cv_.notify_all();
     if (writer_.joinable()) writer_.join();
+    {
+      std::lock_guard<std::mutex> lock(sync_mu_);
+      sync_stop_ = true;
+    }
+    sync_cv_.notify_all();
+    for (std::thread& t : sync_helpers_) t.join();
   }
 
   Status Init(std::vector<std::string>* notes) {
@@ -109,6 +115,9 @@ class EmbeddedLog final : public Log {
       RETURN_IF_ERROR(OpenTopic(name, partitions, notes));
     }
     writer_ = std::thread([this] { WriterLoop(); });
+    if (!options_.read_only) {
+      for (int i = 1; i < options_.sync_threads; ++i) sync_helpers_.emplace_back([this] { SyncHelperLoop(); });
+    }
     return Status::Ok();
   }
 
@@ -168,6 +177,15 @@ class EmbeddedLog final : public Log {
                                                        bytes, (*p)->display(), internal::kMaxBatchLength));
       }
     }
+    if (a.reject.ok()) {
+      // Encoded (and checksummed) here, on the appending thread: the writer thread only
+      // stamps the base offset and writes, and the records' strings are freed by the thread
+      // that allocated them.
+      thread_local internal::BatchEncoder encoder;
+      a.batch = TakeSpareBuffer();
+      a.header = encoder.Encode(0, records, options_.compression, &a.batch);
+      records = std::vector<Record>();
+    }
     bool wake = false;
     {
       std::lock_guard<std::mutex> lock(queue_mu_);
@@ -186,7 +204,6 @@ class EmbeddedLog final : public Log {
         } else {
           pending_bytes_ += bytes;
           a.partition = *p;
-          a.records = std::move(records);
           a.pending_bytes = bytes;
           if (pending_gauge_ != nullptr) pending_gauge_->Set(pending_bytes_);
         }
@@ -323,7 +340,7 @@ class EmbeddedLog final : public Log {
     }
     bool unsynced = false;
     for (Partition* p : touched) {
-      p->WriteStaged(encoder_, buffer_);
+      p->WriteStaged();
       unsynced |= p->HasUnsynced();
     }
     if (unsynced) {
@@ -331,7 +348,7 @@ class EmbeddedLog final : public Log {
       // Test hook: hold written-but-unsynced data so a test can look at what readers see.
       while (FaultArmed("log.writer_pause_before_sync")) std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
-    for (Partition* p : touched) p->CompleteStaged();
+    CompleteAll(touched);
 
     int64_t freed = 0;
     for (const PendingAppend& a : round) freed += a.pending_bytes;
@@ -346,6 +363,69 @@ class EmbeddedLog final : public Log {
         append_seconds_->Observe(std::chrono::duration<double>(now - a.enqueued).count());
       }
       if (a.done) a.done(std::move(a.result));
+    }
+    ReturnSpareBuffers(round);
+  }
+
+  // Syncs and publishes every touched partition: the writer and the helpers each take the
+  // next partition until none is left; returns once all are done. Partitions are
+  // independent (each is completed by exactly one thread), and nothing is acknowledged
+  // until all of them are, as before.
+  void CompleteAll(const std::vector<Partition*>& touched) {
+    if (sync_helpers_.empty() || touched.size() < 2 || !options_.fsync) {
+      for (Partition* p : touched) p->CompleteStaged();
+      return;
+    }
+    std::unique_lock<std::mutex> lock(sync_mu_);
+    sync_jobs_ = &touched;
+    sync_next_ = 0;
+    sync_remaining_ = touched.size();
+    sync_cv_.notify_all();
+    while (sync_next_ < touched.size()) {
+      Partition* p = touched[sync_next_++];
+      lock.unlock();
+      p->CompleteStaged();
+      lock.lock();
+      --sync_remaining_;
+    }
+    sync_done_cv_.wait(lock, [this] { return sync_remaining_ == 0; });
+    sync_jobs_ = nullptr;
+  }
+
+  void SyncHelperLoop() {
+    pthread_setname_np(pthread_self(), "tm-log-sync");
+    std::unique_lock<std::mutex> lock(sync_mu_);
+    for (;;) {
+      sync_cv_.wait(lock, [this] { return sync_stop_ || (sync_jobs_ != nullptr && sync_next_ < sync_jobs_->size()); });
+      if (sync_stop_) return;
+      Partition* p = (*sync_jobs_)[sync_next_++];
+      lock.unlock();
+      p->CompleteStaged();
+      lock.lock();
+      if (--sync_remaining_ == 0) sync_done_cv_.notify_one();
+    }
+  }
+
+  // Batch buffers go round between appenders and the writer instead of back to malloc: a
+  // freed 50-100 KB block is often trimmed off the heap and the next append faults fresh
+  // pages in, which costs more than the encoding itself (and far more on a virtual machine).
+  internal::ByteBuffer TakeSpareBuffer() {
+    std::lock_guard<std::mutex> lock(spare_mu_);
+    if (spare_.empty()) return {};
+    internal::ByteBuffer b = std::move(spare_.back());
+    spare_.pop_back();
+    spare_bytes_ -= static_cast<int64_t>(b.capacity());
+    b.clear();
+    return b;
+  }
+
+  void ReturnSpareBuffers(std::vector<PendingAppend>& round) {
+    std::lock_guard<std::mutex> lock(spare_mu_);
+    for (PendingAppend& a : round) {
+      const auto capacity = static_cast<int64_t>(a.batch.capacity());
+      if (capacity == 0 || capacity > kMaxSpareBufferBytes || spare_bytes_ + capacity > kMaxSpareBytes) continue;
+      spare_bytes_ += capacity;
+      spare_.push_back(std::move(a.batch));
     }
   }
 
@@ -379,9 +459,22 @@ class EmbeddedLog final : public Log {
   bool stopping_ = false;
   std::thread writer_;
 
-  // Writer thread only.
-  internal::BatchEncoder encoder_;
-  internal::ByteBuffer buffer_;
+  // Round completion shared with the sync helpers (see CompleteAll).
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;       // wakes helpers: jobs posted, or stop
+  std::condition_variable sync_done_cv_;  // wakes the writer: the last job finished
+  const std::vector<Partition*>* sync_jobs_ = nullptr;
+  size_t sync_next_ = 0;
+  size_t sync_remaining_ = 0;
+  bool sync_stop_ = false;
+  std::vector<std::thread> sync_helpers_;
+
+  // Spare batch buffers (see TakeSpareBuffer), bounded by the bytes they hold.
+  static constexpr int64_t kMaxSpareBufferBytes = 4 << 20;
+  static constexpr int64_t kMaxSpareBytes = 32 << 20;
+  std::mutex spare_mu_;
+  std::vector<internal::ByteBuffer> spare_;
+  int64_t spare_bytes_ = 0;  // capacity held in spare_
 };
 
 Status ValidateOptions(const EmbeddedLogOptions& o) {
@@ -394,6 +487,9 @@ Status ValidateOptions(const EmbeddedLogOptions& o) {
   }
   if (o.max_pending_bytes < 1) {
     return Status::InvalidArgument(fmt::format("log.max_pending_bytes must be positive, not {}", o.max_pending_bytes));
+  }
+  if (o.sync_threads < 1 || o.sync_threads > 64) {
+    return Status::InvalidArgument(fmt::format("log.sync_threads must be 1 to 64, not {}", o.sync_threads));
   }
   if (o.fsync_max_wait_us < 0 || o.fsync_max_wait_us > 1000000) {
     return Status::InvalidArgument(fmt::format("log.fsync_max_wait_us must be 0 to 1000000, not {}", o.fsync_max_wait_us));
@@ -413,6 +509,7 @@ EmbeddedLogOptions EmbeddedLogOptionsFromConfig(const Config& config, std::strin
   o.index_interval_bytes = config.GetInt("log.index_interval_bytes");
   o.fsync_max_wait_us = config.GetInt("log.fsync_max_wait_us");
   o.max_pending_bytes = config.GetInt("log.max_pending_bytes");
+  o.sync_threads = static_cast<int>(config.GetInt("log.sync_threads"));
   const std::string& codec = config.GetString("log.compression");
   if (codec == "zstd") {
     o.compression = Codec::kZstd;

@@ -198,6 +198,66 @@ TEST_F(EmbeddedLogTest, QueuedAppendsShareOneFsyncPerPartition) {
   EXPECT_EQ(*log->EndOffset("events", 1), 1000);
 }
 
+TEST_F(EmbeddedLogTest, RoundOfMoreBatchesThanOneWritevTakesIsWrittenInOrderAcrossRolls) {
+  // One round, one partition, 2,500 batches: more than IOV_MAX (1,024) buffers per write
+  // and, with 128 KiB segments, rolls in the middle of the round.
+  auto options = Options();
+  options.segment_bytes = 128 << 10;
+  options.index_interval_bytes = 1024;
+  constexpr int kBatches = 2500;
+  std::vector<Record> expected;
+  {
+    auto log = Open(options);
+    ASSERT_TRUE(log->CreateTopic("events", 1).ok());
+    ArmFault("log.writer_pause");
+    Callbacks callbacks(kBatches);
+    std::vector<int64_t> first_offsets;
+    for (int b = 0; b < kBatches; ++b) {
+      auto records = MakeRecords(b, 1 + b % 3, 30 + (b * 53) % 200);
+      first_offsets.push_back(static_cast<int64_t>(expected.size()));
+      expected.insert(expected.end(), records.begin(), records.end());
+      log->Append("events", 0, std::move(records), callbacks.For(b));
+    }
+    DisarmFault("log.writer_pause");
+    const std::vector<Result<int64_t>>& results = callbacks.Wait();
+    for (int b = 0; b < kBatches; ++b) {
+      ASSERT_TRUE(results[b].ok()) << results[b].status().ToString();
+      ASSERT_EQ(*results[b], first_offsets[b]) << "batch " << b;
+    }
+    EXPECT_GT(SegmentBases().size(), 2u) << "128 KiB segments should have rolled within the round";
+  }
+  std::vector<std::string> notes;
+  auto log = Open(options, &notes);
+  EXPECT_TRUE(notes.empty()) << notes.front();
+  std::vector<StoredRecord> got = ReadAll(*log);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].offset, static_cast<int64_t>(i));
+    ASSERT_EQ(got[i].key, expected[i].key);
+    ASSERT_EQ(got[i].value, expected[i].value);
+    ASSERT_EQ(got[i].timestamp_ms, expected[i].timestamp_ms);
+  }
+}
+
+TEST_F(EmbeddedLogTest, PreallocatedBlocksLeaveTheFileSizeAloneAndAreReleasedAtClose) {
+  auto log = Open(Options());
+  ASSERT_TRUE(log->CreateTopic("events", 1).ok());
+  for (int b = 0; b < 20; ++b) ASSERT_TRUE(AppendAndWait(*log, "events", 0, MakeRecords(b, 10, 100)).ok());
+  struct stat st;
+  ASSERT_EQ(::stat(SegmentPath(0).c_str(), &st), 0);
+  const int64_t size = st.st_size;
+  EXPECT_LT(size, 64 << 10) << "the file holds the batches only";
+  EXPECT_GE(static_cast<int64_t>(st.st_blocks) * 512, size);
+  log->Close();
+  ASSERT_EQ(::stat(SegmentPath(0).c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, size);
+  EXPECT_LT(static_cast<int64_t>(st.st_blocks) * 512, size + (1 << 20)) << "reserved blocks are given back at close";
+  std::vector<std::string> notes;
+  auto reopened = Open(Options(), &notes);
+  EXPECT_TRUE(notes.empty());
+  EXPECT_EQ(ReadAll(*reopened).size(), 200u);
+}
+
 TEST_F(EmbeddedLogTest, ConcurrentWaitingAppendersNeedFewerFsyncsThanAppends) {
   MetricsRegistry metrics;
   auto options = Options();
@@ -627,6 +687,7 @@ TEST_F(EmbeddedLogTest, OptionsFromConfigReadTheLogSettings) {
   EXPECT_EQ(o.retention_ms, 2 * 3600 * 1000);
   EXPECT_EQ(o.segment_bytes, 1048576);
   EXPECT_EQ(o.max_pending_bytes, 268435456);
+  EXPECT_EQ(o.sync_threads, 4);
   EXPECT_TRUE(o.fsync);
 }
 
@@ -635,6 +696,54 @@ TEST_F(EmbeddedLogTest, InvalidOptionsAreRefusedWithTheSettingName) {
   options.segment_bytes = 0;
   auto log = OpenEmbeddedLog(options);
   EXPECT_EQ(log.status().ToString(), "InvalidArgument: log.segment_bytes must be 1 to 2147483647, not 0");
+  options = Options();
+  options.sync_threads = 0;
+  EXPECT_EQ(OpenEmbeddedLog(options).status().ToString(), "InvalidArgument: log.sync_threads must be 1 to 64, not 0");
+}
+
+TEST_F(EmbeddedLogTest, ARoundOverManyPartitionsCompletesEveryAppendWithOrWithoutSyncHelpers) {
+  for (int sync_threads : {1, 3}) {
+    ScratchDir dir;
+    MetricsRegistry metrics;
+    auto options = Options();
+    options.dir = dir.path();
+    options.sync_threads = sync_threads;
+    options.metrics = &metrics;
+    auto log = Open(options);
+    ASSERT_TRUE(log->CreateTopic("events", 12).ok());
+    ArmFault("log.writer_pause");
+    Callbacks callbacks(120);
+    for (int b = 0; b < 120; ++b) log->Append("events", b % 12, MakeRecords(b, 2), callbacks.For(b));
+    DisarmFault("log.writer_pause");
+    const auto& results = callbacks.Wait();
+    for (int b = 0; b < 120; ++b) {
+      ASSERT_TRUE(results[b].ok()) << results[b].status().ToString();
+      EXPECT_EQ(*results[b], (b / 12) * 2) << "batch " << b << ", sync_threads " << sync_threads;
+    }
+    Histogram& fsyncs = metrics.GetHistogram("tidemark_log_fsync_seconds", "", LatencyBuckets());
+    EXPECT_EQ(fsyncs.Count(), 12u) << "one round, one sync per partition, sync_threads " << sync_threads;
+    for (int p = 0; p < 12; ++p) EXPECT_EQ(*log->EndOffset("events", p), 20);
+  }
+}
+
+TEST_F(EmbeddedLogTest, FsyncFailureOnSyncHelpersFailsEveryPartitionsAppends) {
+  auto options = Options();
+  options.sync_threads = 4;
+  auto log = Open(options);
+  ASSERT_TRUE(log->CreateTopic("events", 6).ok());
+  ArmFault("log.writer_pause");
+  Callbacks callbacks(6);
+  for (int p = 0; p < 6; ++p) log->Append("events", p, MakeRecords(p, 3), callbacks.For(p));
+  ArmFault("log.fsync_fails");
+  DisarmFault("log.writer_pause");
+  const auto& results = callbacks.Wait();
+  DisarmFault("log.fsync_fails");
+  for (int p = 0; p < 6; ++p) {
+    ASSERT_FALSE(results[p].ok());
+    EXPECT_EQ(results[p].status().code(), StatusCode::kIOError) << results[p].status().ToString();
+    EXPECT_EQ(*log->EndOffset("events", p), 0) << "nothing of a failed round is served";
+  }
+  EXPECT_EQ(*AppendAndWait(*log, "events", 0, MakeRecords(9, 1)), 0) << "the partition takes appends again";
 }
 
 TEST_F(EmbeddedLogTest, CrashAfterWriteBeforeFsyncKeepsAcknowledgedRecords) {

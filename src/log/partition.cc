@@ -287,13 +287,14 @@ Status Partition::Roll(int64_t base_offset) {
   return Status::Ok();
 }
 
-void Partition::WriteStaged(BatchEncoder& encoder, ByteBuffer& buf) {
+void Partition::WriteStaged() {
   std::shared_ptr<Segment> seg;
   {
     std::lock_guard<std::mutex> lock(mu_);
     seg = segments_.back();
   }
-  buf.clear();
+  iov_.clear();
+  int64_t span_bytes = 0;  // bytes of the batches in iov_
   Unsynced u;
   auto begin_span = [&](size_t first) {
     u = Unsynced{};
@@ -302,20 +303,22 @@ void Partition::WriteStaged(BatchEncoder& encoder, ByteBuffer& buf) {
     u.start = u.end = seg->written_size;
     u.bytes_since_index_before = seg->bytes_since_index;
     u.added.end_offset = next_offset_;
+    iov_.clear();
+    span_bytes = 0;
   };
   begin_span(0);
   for (size_t i = 0; i < staged_.size(); ++i) {
     PendingAppend& a = *staged_[i];
-    const size_t at = buf.size();
-    const BatchHeader h = encoder.Encode(next_offset_, a.records, options_.compression, &buf);
-    const size_t n = buf.size() - at;
-    const int64_t pos = seg->written_size + static_cast<int64_t>(at);
-    const bool full = pos > 0 && (pos + static_cast<int64_t>(n) > options_.segment_bytes ||
-                                  h.next_offset() - seg->base_offset() > INT32_MAX);
+    BatchHeader& h = a.header;
+    SetBatchBaseOffset(a.batch.data(), &h, next_offset_);
+    const int64_t n = static_cast<int64_t>(a.batch.size());
+    const int64_t pos = seg->written_size + span_bytes;
+    const bool full = pos > 0 && (pos + n > options_.segment_bytes || h.next_offset() - seg->base_offset() > INT32_MAX);
     if (full) {
       // This batch opens a new segment; what precedes it in the old one becomes durable now.
-      if (at > 0) {
-        Status st = seg->WriteAt(u.start, buf.data(), at);
+      if (span_bytes > 0) {
+        seg->Preallocate(u.end);
+        Status st = seg->WriteAt(u.start, iov_.data(), iov_.size());
         if (st.ok()) {
           CrashBeforeFsyncIfArmed();
           st = SyncSegment(*seg);
@@ -336,6 +339,7 @@ void Partition::WriteStaged(BatchEncoder& encoder, ByteBuffer& buf) {
       if (!st.ok()) {
         spdlog::warn("log: {}: index not written ({}); the next open will scan it", seg->display(), st.ToString());
       }
+      seg->ReleasePreallocation(seg->written_size);
       st = Roll(h.base_offset);
       if (!st.ok()) {
         // Nothing of appends [i, end) reached a file: fail them, keep what is published.
@@ -348,26 +352,27 @@ void Partition::WriteStaged(BatchEncoder& encoder, ByteBuffer& buf) {
         std::lock_guard<std::mutex> lock(mu_);
         seg = segments_.back();
       }
-      std::memmove(buf.data(), buf.data() + at, n);
-      buf.Resize(n);
       begin_span(i);
     }
-    const int64_t batch_pos = seg->written_size + static_cast<int64_t>(buf.size() - n);
+    const int64_t batch_pos = seg->written_size + span_bytes;
     if (seg->bytes_since_index >= options_.index_interval_bytes && batch_pos > 0) {
       u.added.index.push_back({static_cast<uint32_t>(h.base_offset - seg->base_offset()),
                                static_cast<uint32_t>(batch_pos)});
       seg->bytes_since_index = 0;
     }
-    seg->bytes_since_index += static_cast<int64_t>(n);
+    seg->bytes_since_index += n;
+    iov_.push_back({a.batch.data(), a.batch.size()});
+    span_bytes += n;
     u.added.end_offset = h.next_offset();
     u.added.max_timestamp_ms = std::max(u.added.max_timestamp_ms, h.max_timestamp_ms);
     u.last = i + 1;
-    u.end = seg->written_size + static_cast<int64_t>(buf.size());
+    u.end = seg->written_size + span_bytes;
     a.result = h.base_offset;
     next_offset_ = h.next_offset();
   }
   if (u.last == u.first) return;
-  Status st = seg->WriteAt(u.start, buf.data(), buf.size());
+  seg->Preallocate(u.end);
+  Status st = seg->WriteAt(u.start, iov_.data(), iov_.size());
   if (!st.ok()) {
     Fail(u, staged_.size(), st);
     return;
@@ -401,7 +406,7 @@ void Partition::Publish(const Unsynced& u) {
     s.index.insert(s.index.end(), u.added.index.begin(), u.added.index.end());
     end_offset_.store(u.added.end_offset, std::memory_order_release);
   }
-  for (size_t i = u.first; i < u.last; ++i) records += static_cast<int64_t>(staged_[i]->records.size());
+  for (size_t i = u.first; i < u.last; ++i) records += staged_[i]->header.record_count;
   if (options_.appended_records != nullptr) options_.appended_records->Inc(static_cast<uint64_t>(records));
   if (options_.appended_bytes != nullptr) options_.appended_bytes->Inc(static_cast<uint64_t>(u.end - u.start));
 }
@@ -431,6 +436,7 @@ Status Partition::Seal() {
     seg = segments_.back();
     state = seg->state;
   }
+  seg->ReleasePreallocation(seg->written_size);
   return seg->WriteIndexFile(state, options_.fsync);
 }
 

@@ -2,6 +2,8 @@
 // retention, and the writer thread's per-round work (encode, write, sync, publish).
 #pragma once
 
+#include <sys/uio.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -27,7 +29,11 @@ void CrashBeforeFsyncIfArmed();
 // An append between Append() and its callback. Owned by the writer's round.
 struct PendingAppend {
   Partition* partition = nullptr;
-  std::vector<Record> records;
+  // The records, encoded and checksummed by the appending thread with base offset 0; the
+  // writer stamps the real offset (outside the CRC) and writes the bytes as they are. So
+  // the writer thread neither copies records nor frees their strings.
+  ByteBuffer batch;
+  BatchHeader header;
   AppendCallback done;
   std::chrono::steady_clock::time_point enqueued;
   int64_t pending_bytes = 0;          // counted against max_pending_bytes until the callback
@@ -71,9 +77,10 @@ class Partition {
   // --- writer thread only ---
   // Adds an append to this round; returns true when it is the partition's first this round.
   bool Stage(PendingAppend* append);
-  // Encodes the staged appends into `buf` and writes them, rolling segments as needed (a
-  // roll syncs and publishes what precedes it). Failures are recorded in the appends.
-  void WriteStaged(BatchEncoder& encoder, ByteBuffer& buf);
+  // Gives the staged (already encoded) batches their offsets and writes them with one
+  // pwritev, rolling segments as needed (a roll syncs and publishes what precedes it).
+  // Failures are recorded in the appends.
+  void WriteStaged();
   // True when WriteStaged left written-but-unsynced data.
   bool HasUnsynced() const { return unsynced_.segment != nullptr; }
   // Syncs what WriteStaged wrote, then publishes it (readers see it, results are set) or,
@@ -112,6 +119,7 @@ class Partition {
   // Writer thread state.
   int64_t next_offset_ = 0;
   std::vector<PendingAppend*> staged_;
+  std::vector<iovec> iov_;  // the staged batches of the current span, in file order
   Unsynced unsynced_;
 };
 

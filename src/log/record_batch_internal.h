@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -64,6 +65,19 @@ class ByteBuffer {
   ByteBuffer() = default;
   ByteBuffer(const ByteBuffer&) = delete;
   ByteBuffer& operator=(const ByteBuffer&) = delete;
+  ByteBuffer(ByteBuffer&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)),
+        size_(std::exchange(other.size_, 0)),
+        capacity_(std::exchange(other.capacity_, 0)) {}
+  ByteBuffer& operator=(ByteBuffer&& other) noexcept {
+    if (this != &other) {
+      std::free(data_);
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+      capacity_ = std::exchange(other.capacity_, 0);
+    }
+    return *this;
+  }
   ~ByteBuffer() { std::free(data_); }
 
   char* data() { return data_; }
@@ -118,6 +132,11 @@ class BatchEncoder {
   ByteBuffer scratch_;
 };
 
+// Stamps the base offset into the encoded batch at p. The base offset lies outside the
+// CRC-covered bytes, so a batch can be encoded (and checksummed) on the appending thread
+// before the writer knows which offset it gets.
+inline void SetBatchBaseOffset(char* p, BatchHeader* header, int64_t base_offset);
+
 // Parses the fixed header at p (at least kBatchHeaderSize bytes). Returns false with a
 // reason when the header cannot be a batch (bad magic, length out of range, …).
 bool ParseBatchHeader(const char* p, BatchHeader* header, std::string* why);
@@ -160,6 +179,12 @@ inline uint64_t GetU64(const char* p) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
   return v;
+}
+
+inline void SetBatchBaseOffset(char* p, BatchHeader* header, int64_t base_offset) {
+  static_assert(kCrcStart >= 8, "the base offset must lie outside the CRC-covered bytes");
+  header->base_offset = base_offset;
+  PutU64(p, static_cast<uint64_t>(base_offset));
 }
 
 }  // namespace tidemark::log::internal

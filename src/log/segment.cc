@@ -2,9 +2,11 @@
 #include "log/segment_internal.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -74,21 +76,58 @@ Result<int64_t> Segment::FileSize() const {
   return static_cast<int64_t>(st.st_size);
 }
 
-Status Segment::WriteAt(int64_t pos, const char* data, size_t n) {
+Status Segment::WriteAt(int64_t pos, const iovec* iov, size_t count) {
+  size_t total = 0;
+  for (size_t i = 0; i < count; ++i) total += iov[i].iov_len;
   // Fault point: the disk fills up half way through the write.
   if (FaultArmed("log.write_enospc")) {
-    size_t half = n / 2;
-    if (half > 0 && ::pwrite(fd_, data, half, pos) < 0) return ErrnoStatus("pwrite(" + log_path_ + ")", errno);
+    size_t half = total / 2;
+    for (size_t i = 0; i < count && half > 0; ++i) {
+      const size_t n = std::min(half, iov[i].iov_len);
+      if (::pwrite(fd_, iov[i].iov_base, n, pos) < 0) return ErrnoStatus("pwrite(" + log_path_ + ")", errno);
+      pos += static_cast<int64_t>(n);
+      half -= n;
+    }
     return ErrnoStatus("pwrite(" + log_path_ + ") [fault point log.write_enospc]", ENOSPC);
   }
-  size_t done = 0;
-  while (done < n) {
-    ssize_t w = ::pwrite(fd_, data + done, n - done, pos + static_cast<int64_t>(done));
+  // pwritev takes at most IOV_MAX buffers and may write short; `skip` is how much of
+  // iov[i] already reached the file.
+  size_t i = 0, skip = 0, done = 0;
+  iovec chunk[IOV_MAX];
+  while (i < count) {
+    size_t n = 0;
+    for (size_t k = i; k < count && n < IOV_MAX; ++k, ++n) {
+      chunk[n] = iov[k];
+      if (k == i) {
+        chunk[n].iov_base = static_cast<char*>(chunk[n].iov_base) + skip;
+        chunk[n].iov_len -= skip;
+      }
+    }
+    ssize_t w = ::pwritev(fd_, chunk, static_cast<int>(n), pos + static_cast<int64_t>(done));
     if (w < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(fmt::format("pwrite({}, {} bytes at byte {})", log_path_, n - done, pos + done), errno);
+      return ErrnoStatus(fmt::format("pwritev({}, {} bytes at byte {})", log_path_, total - done, pos + done), errno);
+    }
+    if (w == 0) {
+      return ErrnoStatus(fmt::format("pwritev({}, {} bytes at byte {}) wrote nothing", log_path_, total - done,
+                                     pos + done), EIO);
     }
     done += static_cast<size_t>(w);
+    for (size_t left = static_cast<size_t>(w); left > 0;) {
+      const size_t avail = iov[i].iov_len - skip;
+      if (left < avail) {
+        skip += left;
+        left = 0;
+      } else {
+        left -= avail;
+        skip = 0;
+        ++i;
+      }
+    }
+    while (i < count && iov[i].iov_len == skip) {
+      ++i;
+      skip = 0;
+    }
   }
   return Status::Ok();
 }
@@ -96,6 +135,26 @@ Status Segment::WriteAt(int64_t pos, const char* data, size_t n) {
 void Segment::StartWriteback(int64_t pos, int64_t n) {
   // Best effort: an error here resurfaces from the fdatasync that follows.
   (void)::sync_file_range(fd_, pos, n, SYNC_FILE_RANGE_WRITE);
+}
+
+void Segment::Preallocate(int64_t end) {
+  if (!preallocate_ || end <= preallocated_end_) return;
+  const int64_t from = preallocated_end_;
+  const int64_t to = (end / kPreallocateStepBytes + 1) * kPreallocateStepBytes;
+  if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, from, to - from) != 0) {
+    preallocate_ = false;  // EOPNOTSUPP, ENOSPC, …: the write itself will say what matters
+    return;
+  }
+  preallocated_end_ = to;
+}
+
+void Segment::ReleasePreallocation(int64_t size) {
+  if (preallocated_end_ <= size) return;
+  // ftruncate to the current size frees blocks reserved past it (a hole punch past the end
+  // of file does nothing on ext4). Best effort: blocks left reserved only cost disk space
+  // until the segment is deleted.
+  (void)::ftruncate(fd_, size);
+  preallocated_end_ = size;
 }
 
 Status Segment::Sync() {
@@ -110,6 +169,7 @@ Status Segment::TruncateTo(int64_t size) {
   if (::ftruncate(fd_, size) != 0) {
     return ErrnoStatus(fmt::format("ftruncate({}, {})", log_path_, size), errno);
   }
+  preallocated_end_ = std::min(preallocated_end_, size);  // truncation frees reserved blocks too
   return Status::Ok();
 }
 

@@ -4,6 +4,8 @@
 // both recovery and Read use. Policy (when to roll, what to publish) lives in partition.cc.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -56,12 +58,20 @@ class Segment {
   int fd() const { return fd_; }
 
   Result<int64_t> FileSize() const;
-  // Writes all n bytes at pos (continuing short writes). On failure some prefix may have
-  // reached the file; the caller truncates it off.
-  Status WriteAt(int64_t pos, const char* data, size_t n);
+  // Writes the buffers back to back from pos (pwritev, continuing short writes). On
+  // failure some prefix may have reached the file; the caller truncates it off.
+  Status WriteAt(int64_t pos, const iovec* iov, size_t count);
   // Starts write-back of [pos, pos + n) without waiting (sync_file_range), so the device
   // works on one partition's data while the writer copies the next one's.
   void StartWriteback(int64_t pos, int64_t n);
+  // Reserves disk blocks past the end of the file up to at least `end`, in steps of
+  // kPreallocateStepBytes (fallocate with FALLOC_FL_KEEP_SIZE: the file's size, and so what
+  // recovery sees, does not change). Appends then land in allocated blocks, so an
+  // fdatasync writes back no block bitmap or group descriptor, only data and the inode.
+  // Best effort: where the file system cannot, appends allocate as before.
+  void Preallocate(int64_t end);
+  // Gives back the reserved blocks past `size` (a segment that will not grow any more).
+  void ReleasePreallocation(int64_t size);
   // fdatasync. Fault point "log.fsync_fails" makes it fail with EIO.
   Status Sync();
   Status TruncateTo(int64_t size);
@@ -77,6 +87,8 @@ class Segment {
   int64_t written_size = 0;        // writer thread: bytes written, durable or not
   int64_t bytes_since_index = 0;   // writer thread: batch bytes since the last index entry
 
+  static constexpr int64_t kPreallocateStepBytes = 4 << 20;
+
  private:
   Segment(std::string dir, std::string display_dir, int64_t base_offset, int fd);
 
@@ -85,6 +97,8 @@ class Segment {
   std::string index_path_;
   std::string display_;
   int fd_;
+  int64_t preallocated_end_ = 0;  // writer thread: blocks reserved up to here
+  bool preallocate_ = true;       // writer thread: false once fallocate is refused
 };
 
 // Reads consecutive batches of one segment file from `pos` up to `limit` with large preads

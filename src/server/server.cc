@@ -263,13 +263,25 @@ int RunServe(const ServeOptions& options) {
   if (!gw.ok()) return Fail(gw.status());
 
   // The real-time path: one task per partition of user-events and server-events, restored
-  // from its checkpoint and replaying the log from there.
-  stream::StreamService stream_service(log.get(), options.data_dir, config, &metrics,
-                                       &SystemClock::Instance(), registry.get());
-  st = stream_service.Start();
-  if (!st.ok()) return Fail(st);
-  (*gw)->AddRoute("GET", "/v1/query", "read",
-                  [&stream_service](const gateway::HttpRequest& r) { return stream_service.HandleQuery(r); });
+  // from its checkpoint and replaying the log from there. stream.enabled = false leaves it
+  // out (ingest-only runs and benchmarks); the log keeps every record for a later start.
+  std::unique_ptr<stream::StreamService> stream_service;
+  if (config.GetBool("stream.enabled")) {
+    stream_service = std::make_unique<stream::StreamService>(log.get(), options.data_dir, config, &metrics,
+                                                             &SystemClock::Instance(), registry.get());
+    st = stream_service->Start();
+    if (!st.ok()) return Fail(st);
+    (*gw)->AddRoute("GET", "/v1/query", "read", [s = stream_service.get()](const gateway::HttpRequest& r) {
+      return s->HandleQuery(r);
+    });
+  } else {
+    (*gw)->AddRoute("GET", "/v1/query", "read", [](const gateway::HttpRequest&) {
+      gateway::HttpResponse r;
+      r.status = 503;
+      r.body = R"({"error":"unavailable","message":"stream.enabled is false: this server runs no stream tasks"})";
+      return r;
+    });
+  }
 
   for (const char* kind : {"daily", "retention", "cohorts", "ab"}) {
     const std::string name = kind;
@@ -290,7 +302,7 @@ int RunServe(const ServeOptions& options) {
   bool ready = false;
   int sig = 0;
   for (;;) {
-    if (!ready && stream_service.ready()) {
+    if (!ready && (!stream_service || stream_service->ready())) {
       ready = true;
       (*gw)->SetReady(true);
       spdlog::info("recovery and replay finished; ready");
@@ -307,8 +319,10 @@ int RunServe(const ServeOptions& options) {
     st = bronze->Stop();
     if (!st.ok()) spdlog::error("lake bronze writer: final commit failed: {}", st.ToString());
   }
-  st = stream_service.Stop();  // final checkpoint
-  if (!st.ok()) spdlog::error("stream: final checkpoint failed: {}", st.ToString());
+  if (stream_service) {
+    st = stream_service->Stop();  // final checkpoint
+    if (!st.ok()) spdlog::error("stream: final checkpoint failed: {}", st.ToString());
+  }
   batch_scheduler.reset();
   housekeeper.reset();
   log->Close();

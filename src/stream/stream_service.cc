@@ -1,5 +1,7 @@
 #include "stream/stream_service.h"
 
+#include <pthread.h>
+
 #include <spdlog/spdlog.h>
 
 #include "common/time_format.h"
@@ -158,6 +160,7 @@ Status StreamService::Start() {
 }
 
 void StreamService::Run(TaskRunner* runner) {
+  pthread_setname_np(pthread_self(), "tm-stream");  // per-thread CPU in /proc names the stage
   PartitionTask& task = *runner->task;
   while (!stop_.load()) {
     auto consumed = task.PollOnce();

@@ -218,6 +218,23 @@ TEST_F(IngestTest, CompressedBodiesAreAcceptedAndBrokenOnesAre400) {
   EXPECT_EQ(server_->Dump("user-events").size(), 2u);
 }
 
+TEST_F(IngestTest, WithStreamAndLakeOffEventsAreStillAckedIntoTheLogAndQueryIs503) {
+  server_ = std::make_unique<TidemarkServer>(
+      std::vector<std::string>{"--set", "stream.enabled=false", "--set", "lake.enabled=false"});
+  write_key_ = server_->CreateKey("web-shop", "web", "write");
+  std::string read_key = server_->CreateKey("analyst", "web", "read");  // keys are read at start
+  ASSERT_TRUE(server_->Start().ok()) << server_->Output();
+  auto r = server_->Post("/v1/batch", Batch({Event("e-1", "u-1"), Event("e-2", "u-2")}), write_key_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto q = server_->Get("/v1/query?metric=events&from=0&to=1&step=1m", read_key);
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ(q->status, 503);
+  EXPECT_NE(q->body.find("stream.enabled is false"), std::string::npos) << q->body;
+  EXPECT_EQ(server_->Terminate(), 0) << server_->Output();
+  EXPECT_EQ(server_->Dump("user-events").size(), 2u);
+}
+
 TEST_F(IngestTest, MetricsCountRequestsAndSigtermExitsCleanly) {
   StartServer();
   ASSERT_EQ(server_->Post("/v1/batch", Batch({Event("e-1", "u-1")}), write_key_)->status, 200);
