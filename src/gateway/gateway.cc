@@ -5,6 +5,8 @@
 #include "gateway/gateway.h"
 
 #include <malloc.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -95,17 +97,37 @@ void ParseQuery(std::string_view q, std::multimap<std::string, std::string>* out
 
 std::string_view Sv(beast::string_view s) { return std::string_view(s.data(), s.size()); }
 
-// "Bearer <key>" -> key; empty when absent or another scheme.
-std::string_view BearerToken(std::string_view header) {
-  constexpr std::string_view kPrefix = "bearer ";
-  if (header.size() <= kPrefix.size()) return {};
-  for (size_t i = 0; i < kPrefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kPrefix[i]) return {};
+// "<scheme> <credentials>" -> credentials, trimmed; empty when the scheme differs.
+std::string_view SchemeCredentials(std::string_view header, std::string_view scheme) {
+  if (header.size() <= scheme.size() || header[scheme.size()] != ' ') return {};
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != scheme[i]) return {};
   }
-  std::string_view token = header.substr(kPrefix.size());
+  std::string_view token = header.substr(scheme.size() + 1);
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
   return token;
+}
+
+// The key an Authorization header presents: "Bearer <key>", or HTTP Basic credentials
+// whose user name is the key (base64 of "<key>:<anything>"; registry clients and
+// Segment-style SDKs send keys that way). A Basic key is decoded into *decoded, which the
+// answer points into. Empty when absent, another scheme or undecodable. The key is never
+// logged; comparing it is the key store's (constant-time) business.
+std::string_view PresentedKey(std::string_view header, std::string* decoded) {
+  if (std::string_view bearer = SchemeCredentials(header, "bearer"); !bearer.empty()) return bearer;
+  std::string_view basic = SchemeCredentials(header, "basic");
+  // Base64 comes in 4-character groups; 4 KiB of credentials is plenty.
+  if (basic.empty() || basic.size() % 4 != 0 || basic.size() > 4096) return {};
+  decoded->resize(basic.size() / 4 * 3);
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded->data()),
+                          reinterpret_cast<const unsigned char*>(basic.data()), static_cast<int>(basic.size()));
+  if (n < 0) return {};
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  size_t padding = basic.ends_with("==") ? 2 : basic.ends_with('=') ? 1 : 0;
+  decoded->resize(static_cast<size_t>(n) - padding);
+  std::string_view credentials = *decoded;
+  return credentials.substr(0, credentials.find(':'));
 }
 
 struct Route {
@@ -135,6 +157,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Handle();
   void HandleBatch(http::request<http::string_body>& req);
   void HandleRoute(http::request<http::string_body>& req, std::string_view path, const Route& route);
+  // The route's key check: nullopt when the request may go on (with *key set for a scoped
+  // route), else the 401/403 answer.
+  std::optional<HttpResponse> CheckKey(http::request<http::string_body>& req, const std::string& scope,
+                                       std::optional<KeyInfo>* key);
   void FinishBatch(internal::BatchPlan& plan, int worst, const std::string& error_message);
   void Send(HttpResponse response);
   void OnWrite(bool keep_alive, beast::error_code ec);
@@ -624,20 +650,8 @@ void Connection::HandleRoute(http::request<http::string_body>& req, std::string_
     in.headers[name] = std::string(field.value());
   }
   std::optional<KeyInfo> key;
-  if (!route.scope.empty()) {
-    std::string_view token = BearerToken(Sv(req[http::field::authorization]));
-    if (token.empty()) {
-      return Send(ErrorResponse(401, "unauthorized", "missing Authorization: Bearer <key>"));
-    }
-    key = server_->deps().keys->Authenticate(token);
-    if (!key) return Send(ErrorResponse(401, "unauthorized", "unknown or revoked key"));
-    // admin keys may also read.
-    bool allowed = key->HasScope(route.scope) || (route.scope == "read" && key->HasScope("admin"));
-    if (!allowed) {
-      return Send(ErrorResponse(403, "forbidden", "this key lacks the '" + route.scope + "' scope"));
-    }
-    in.key = &*key;
-  }
+  if (auto refused = CheckKey(req, route.scope, &key)) return Send(std::move(*refused));
+  if (key) in.key = &*key;
   internal::DecodeOutcome decoded =
       internal::DecodeBody(Sv(req[http::field::content_encoding]), std::move(req.body()),
                            server_->max_request_bytes(), &in.body);
@@ -658,15 +672,27 @@ void Connection::HandleRoute(http::request<http::string_body>& req, std::string_
   Send(std::move(response));
 }
 
+std::optional<HttpResponse> Connection::CheckKey(http::request<http::string_body>& req, const std::string& scope,
+                                                 std::optional<KeyInfo>* key) {
+  if (scope.empty()) return std::nullopt;
+  std::string decoded;
+  std::string_view presented = PresentedKey(Sv(req[http::field::authorization]), &decoded);
+  if (presented.empty()) {
+    return ErrorResponse(401, "unauthorized",
+                         "missing Authorization: Bearer <key> (or Basic with the key as user name)");
+  }
+  *key = server_->deps().keys->Authenticate(presented);
+  OPENSSL_cleanse(decoded.data(), decoded.size());
+  if (!*key) return ErrorResponse(401, "unauthorized", "unknown or revoked key");
+  // admin keys may also read.
+  if ((*key)->HasScope(scope) || (scope == "read" && (*key)->HasScope("admin"))) return std::nullopt;
+  return ErrorResponse(403, "forbidden", "this key lacks the '" + scope + "' scope");
+}
+
 void Connection::HandleBatch(http::request<http::string_body>& req) {
   const GatewayDeps& deps = server_->deps();
-  std::string_view token = BearerToken(Sv(req[http::field::authorization]));
-  if (token.empty()) return Send(ErrorResponse(401, "unauthorized", "missing Authorization: Bearer <write key>"));
-  std::optional<KeyInfo> key = deps.keys->Authenticate(token);
-  if (!key) return Send(ErrorResponse(401, "unauthorized", "unknown or revoked key"));
-  if (!key->HasScope("write")) {
-    return Send(ErrorResponse(403, "forbidden", "this key lacks the 'write' scope"));
-  }
+  std::optional<KeyInfo> key;
+  if (auto refused = CheckKey(req, "write", &key)) return Send(std::move(*refused));
   if (deps.log == nullptr) return Send(ErrorResponse(503, "unavailable", "no log is attached to this gateway"));
 
   int64_t raw_bytes = static_cast<int64_t>(req.body().size());

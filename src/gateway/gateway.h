@@ -63,7 +63,9 @@ class Gateway {
   virtual void Stop() = 0;
 };
 
-// Binds `listen` ("HOST:PORT") and starts serving.
+// Binds `listen` ("HOST:PORT") and starts serving. Routes that need a scope take the key as
+// "Authorization: Bearer <key>" or as the user name of HTTP Basic credentials
+// (base64 "<key>:<anything>"), which is what Confluent registry clients send.
 Result<std::unique_ptr<Gateway>> StartGateway(const std::string& listen, const GatewayDeps& deps);
 
 }  // namespace tidemark::gateway

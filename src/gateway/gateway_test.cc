@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <openssl/evp.h>
+
 #include <filesystem>
 #include <thread>
 
@@ -360,6 +362,44 @@ TEST_F(GatewayTest, AddedRoutesCheckScopes) {
   Response thrown = client.Send("GET", "/v1/throws");
   EXPECT_EQ(thrown.status, 500);
   EXPECT_EQ(thrown.body, R"({"error":"internal","message":"handler failed: boom"})");
+}
+
+std::string Base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+TEST_F(GatewayTest, BasicCredentialsCarryTheKeyAsUserName) {
+  Start();
+  gateway_->AddRoute("GET", "/config", "read", [](const HttpRequest& req) {
+    HttpResponse r;
+    r.body = req.key->source;
+    return r;
+  });
+  HttpClient client(gateway_->port());
+  auto basic = [](std::string_view credentials) {
+    return std::map<std::string, std::string>{{"Authorization", "Basic " + Base64(credentials)}};
+  };
+  Response ok = client.Send("GET", "/config", "", basic(read_key_ + ":ignored-password"));
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "analyst");
+  EXPECT_EQ(client.Send("GET", "/config", "", basic(read_key_ + ":")).status, 200);
+  EXPECT_EQ(client.Send("GET", "/config", "", {{"Authorization", "bAsIc  " + Base64(read_key_ + ":x")}}).status, 200)
+      << "the scheme is case-insensitive";
+  EXPECT_EQ(client.Send("GET", "/config", "", basic(write_key_ + ":x")).status, 403);
+  EXPECT_EQ(client.Send("GET", "/config", "", basic("tmk_nope:x")).status, 401);
+  EXPECT_EQ(client.Send("GET", "/config", "", basic(":" + read_key_)).status, 401) << "the key is the user name";
+  EXPECT_EQ(client.Send("GET", "/config", "", {{"Authorization", "Basic not*base"}}).status, 401);
+  EXPECT_EQ(client.Send("GET", "/config", "", {{"Authorization", "Basic "}}).status, 401);
+  EXPECT_EQ(client.Send("GET", "/config", "", {{"Authorization", "Digest " + read_key_}}).status, 401);
+
+  // Segment-style SDKs send the write key the same way.
+  Response batch = client.Send("POST", "/v1/batch", "[" + Event("alice") + "]", basic(write_key_ + ":"));
+  EXPECT_EQ(batch.status, 200) << batch.body;
+  EXPECT_EQ(client.Send("POST", "/v1/batch", "[]", basic(read_key_ + ":")).status, 403);
 }
 
 TEST_F(GatewayTest, HostileRequestsGetErrorsNotCrashes) {
