@@ -135,6 +135,17 @@ struct Route {
   RouteHandler handler;
 };
 
+struct PrefixRoute {
+  std::string prefix;
+  ScopeFn scope;
+  RouteHandler handler;
+};
+
+// `path` is `prefix` or lies below it ("/subjects/x", not "/subjectsx").
+bool UnderPrefix(std::string_view path, std::string_view prefix) {
+  return path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/');
+}
+
 class GatewayServer;
 
 // One client connection. Lives as long as an async operation or a pending batch holds a
@@ -285,6 +296,14 @@ class GatewayServer final : public Gateway {
     routes_[path][method] = Route{scope, std::move(handler)};
   }
 
+  void AddPrefixRoute(const std::string& prefix, ScopeFn scope, RouteHandler handler) override {
+    std::unique_lock lock(routes_mu_);
+    prefix_routes_.push_back(PrefixRoute{prefix, std::move(scope), std::move(handler)});
+    // Longest first, so the first match is the most specific.
+    std::stable_sort(prefix_routes_.begin(), prefix_routes_.end(),
+                     [](const PrefixRoute& a, const PrefixRoute& b) { return a.prefix.size() > b.prefix.size(); });
+  }
+
   void Stop() override {
     std::lock_guard<std::mutex> stop_lock(stop_mu_);
     if (stopped_) return;
@@ -349,6 +368,18 @@ class GatewayServer final : public Gateway {
     auto m = it->second.find(std::string(method));
     if (m == it->second.end()) return std::nullopt;
     return m->second;
+  }
+
+  // The longest prefix route over `path`, with its scope for this request; *prefix names
+  // the route (the metrics' path label: full paths would carry subject names).
+  std::optional<Route> FindPrefixRoute(std::string_view method, std::string_view path, std::string* prefix) {
+    std::shared_lock lock(routes_mu_);
+    for (const PrefixRoute& r : prefix_routes_) {
+      if (!UnderPrefix(path, r.prefix)) continue;
+      *prefix = r.prefix;
+      return Route{r.scope(method, path), r.handler};
+    }
+    return std::nullopt;
   }
 
   std::string AllowedMethods(std::string_view path) {
@@ -421,6 +452,7 @@ class GatewayServer final : public Gateway {
 
   std::shared_mutex routes_mu_;
   std::map<std::string, std::map<std::string, Route>> routes_;
+  std::vector<PrefixRoute> prefix_routes_;  // longest prefix first
 
   std::mutex conns_mu_;
   std::condition_variable conns_cv_;
@@ -624,6 +656,12 @@ void Connection::Handle() {
   std::optional<Route> route = server_->FindRoute(method, path, &path_known);
   if (route) {
     path_label_ = std::string(path);
+    return HandleRoute(req, path, *route);
+  }
+  std::string prefix;
+  route = server_->FindPrefixRoute(method, path, &prefix);
+  if (route) {
+    path_label_ = std::move(prefix);
     return HandleRoute(req, path, *route);
   }
   path_label_ = "other";

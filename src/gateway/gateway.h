@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/clock.h"
 #include "common/config.h"
@@ -39,6 +40,10 @@ struct HttpResponse {
 // A route's handler; runs on an I/O thread and must not block for long.
 using RouteHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// A prefix route's scope, decided per request from method and path: "" (public), "read",
+// "write" or "admin". Runs on an I/O thread before the key is checked.
+using ScopeFn = std::function<std::string(std::string_view method, std::string_view path)>;
+
 struct GatewayDeps {
   const Config* config = nullptr;      // gateway.* and server.listen
   log::Log* log = nullptr;             // where events go
@@ -60,6 +65,12 @@ class Gateway {
   // Adds "METHOD path" (exact path match); scope is "" (public), "read", "write" or "admin".
   virtual void AddRoute(const std::string& method, const std::string& path,
                         const std::string& scope, RouteHandler handler) = 0;
+  // Adds a route for `prefix` ("/subjects", no trailing slash) and every path below it
+  // ("/subjects/a/versions"), any method. `scope` names the scope each request needs and the
+  // key is checked (401, 403) before `handler` runs; the handler answers unknown paths and
+  // methods below the prefix itself. Exact routes win over prefixes, longer prefixes over
+  // shorter ones.
+  virtual void AddPrefixRoute(const std::string& prefix, ScopeFn scope, RouteHandler handler) = 0;
   virtual void Stop() = 0;
 };
 

@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -362,6 +363,64 @@ TEST_F(GatewayTest, AddedRoutesCheckScopes) {
   Response thrown = client.Send("GET", "/v1/throws");
   EXPECT_EQ(thrown.status, 500);
   EXPECT_EQ(thrown.body, R"({"error":"internal","message":"handler failed: boom"})");
+}
+
+// Scope by method, as the schema registry decides it: changes need admin, lookups read.
+std::string RegistryLikeScope(std::string_view method, std::string_view) {
+  return method == "GET" ? "read" : "admin";
+}
+
+TEST_F(GatewayTest, PrefixRoutesDecideTheScopePerRequestAndCheckKeysBeforeTheHandler) {
+  Start();
+  const std::string admin_key = keys_->Create("ops", "server", {"admin"})->first;
+  std::atomic<int> handled{0};
+  gateway_->AddPrefixRoute("/subjects", RegistryLikeScope, [&handled](const HttpRequest& req) {
+    ++handled;
+    HttpResponse r;
+    r.body = req.method + " " + req.path + " " + req.key->source;
+    return r;
+  });
+  gateway_->AddPrefixRoute("/subjects/special", RegistryLikeScope, [](const HttpRequest&) {
+    HttpResponse r;
+    r.body = "longer prefix";
+    return r;
+  });
+  gateway_->AddRoute("GET", "/subjects/exact", "", [](const HttpRequest&) {
+    HttpResponse r;
+    r.body = "exact route";
+    return r;
+  });
+  HttpClient client(gateway_->port());
+
+  Response none = client.Send("GET", "/subjects/page_view-value/versions");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(ErrorOf(none), "unauthorized");
+  EXPECT_EQ(client.Send("GET", "/subjects", "", Auth("tmk_nope")).status, 401);
+  Response write_only = client.Send("GET", "/subjects", "", Auth(write_key_));
+  EXPECT_EQ(write_only.status, 403);
+  EXPECT_EQ(write_only.body, R"({"error":"forbidden","message":"this key lacks the 'read' scope"})");
+  Response read_post = client.Send("POST", "/subjects/page_view-value/versions", "{}", Auth(read_key_));
+  EXPECT_EQ(read_post.status, 403);
+  EXPECT_EQ(read_post.body, R"({"error":"forbidden","message":"this key lacks the 'admin' scope"})");
+  EXPECT_EQ(handled.load(), 0) << "no refused request may reach the handler";
+
+  Response read = client.Send("GET", "/subjects/page_view-value/versions?x=1", "", Auth(read_key_));
+  EXPECT_EQ(read.status, 200);
+  EXPECT_EQ(read.body, "GET /subjects/page_view-value/versions analyst");
+  Response admin_post = client.Send("POST", "/subjects/page_view-value/versions", "{}", Auth(admin_key));
+  EXPECT_EQ(admin_post.body, "POST /subjects/page_view-value/versions ops");
+  EXPECT_EQ(client.Send("GET", "/subjects", "", Auth(admin_key)).body, "GET /subjects ops") << "admin also reads";
+  EXPECT_EQ(handled.load(), 3);
+
+  EXPECT_EQ(client.Send("GET", "/subjects/special/x", "", Auth(read_key_)).body, "longer prefix");
+  EXPECT_EQ(client.Send("GET", "/subjects/exact").body, "exact route");
+  EXPECT_EQ(client.Send("GET", "/subjectsx", "", Auth(read_key_)).status, 404) << "a prefix matches whole segments";
+
+  // Metrics label a prefix route by its prefix, not by paths that carry subject names.
+  std::string metrics = client.Send("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("tidemark_http_requests_total{path=\"/subjects\",status=\"200\"} 3"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("page_view-value"), std::string::npos);
 }
 
 std::string Base64(std::string_view in) {
