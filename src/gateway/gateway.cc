@@ -211,8 +211,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 class GatewayServer final : public Gateway {
  public:
-  explicit GatewayServer(const GatewayDeps& deps)
+  GatewayServer(const GatewayDeps& deps, const GatewayOptions& options)
       : deps_(deps),
+        options_(options),
         config_(*deps.config),
         clock_(deps.clock ? deps.clock : &SystemClock::Instance()),
         limits_(internal::BatchLimits::FromConfig(config_)),
@@ -267,23 +268,25 @@ class GatewayServer final : public Gateway {
     if (ec) return Status::Unavailable("cannot listen on " + listen + ": " + ec.message());
     port_ = acceptor_.local_endpoint(ec).port();
     DoAccept();
-    int64_t threads = config_.GetInt("gateway.io_threads");
+    int64_t threads = options_.io_threads > 0 ? options_.io_threads : config_.GetInt("gateway.io_threads");
     if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
+    // Linux thread names hold 15 characters.
+    const std::string thread_name = ("tm-" + options_.name + "-io").substr(0, 15);
     for (int64_t i = 0; i < threads; ++i) {
-      threads_.emplace_back([this] {
+      threads_.emplace_back([this, thread_name] {
         // Named so that per-thread CPU (top -H, perf) tells the gateway from other stages.
-        pthread_setname_np(pthread_self(), "tm-gateway-io");
+        pthread_setname_np(pthread_self(), thread_name.c_str());
         for (;;) {
           try {
             ioc_.run();
             return;
           } catch (const std::exception& e) {
-            spdlog::error("gateway I/O thread: unexpected exception: {}", e.what());
+            spdlog::error("{} I/O thread: unexpected exception: {}", options_.name, e.what());
           }
         }
       });
     }
-    spdlog::info("gateway listening on {}:{} with {} I/O threads", host, port_, threads);
+    spdlog::info("{} listening on {}:{} with {} I/O threads", options_.name, host, port_, threads);
     return Status::Ok();
   }
 
@@ -340,6 +343,7 @@ class GatewayServer final : public Gateway {
   bool stopping() const { return stopping_.load(); }
   bool ready() const { return ready_.load(); }
   const GatewayDeps& deps() const { return deps_; }
+  const GatewayOptions& options() const { return options_; }
   const Clock& clock() const { return *clock_; }
   const internal::BatchLimits& limits() const { return limits_; }
   size_t max_request_bytes() const { return max_request_bytes_; }
@@ -431,6 +435,7 @@ class GatewayServer final : public Gateway {
   }
 
   GatewayDeps deps_;
+  GatewayOptions options_;
   const Config& config_;
   const Clock* clock_;
   internal::BatchLimits limits_;
@@ -617,7 +622,7 @@ void Connection::Handle() {
   std::string_view path = target.substr(0, target.find('?'));
   std::string_view method(req.method_string().data(), req.method_string().size());
 
-  if (path == kBatchPath) {
+  if (path == kBatchPath && server_->options().serve_batch) {
     path_label_ = std::string(kBatchPath);
     if (req.method() != http::verb::post) {
       HttpResponse r = ErrorResponse(405, "method_not_allowed", "use POST for /v1/batch");
@@ -986,12 +991,13 @@ static void TuneAllocatorForIngest() {
   });
 }
 
-Result<std::unique_ptr<Gateway>> StartGateway(const std::string& listen, const GatewayDeps& deps) {
+Result<std::unique_ptr<Gateway>> StartGateway(const std::string& listen, const GatewayDeps& deps,
+                                              const GatewayOptions& options) {
   TuneAllocatorForIngest();
   if (deps.config == nullptr || deps.metrics == nullptr || deps.keys == nullptr) {
     return Status::InvalidArgument("StartGateway: config, keys and metrics are required");
   }
-  auto server = std::make_unique<GatewayServer>(deps);
+  auto server = std::make_unique<GatewayServer>(deps, options);
   RETURN_IF_ERROR(server->Listen(listen));
   return std::unique_ptr<Gateway>(std::move(server));
 }

@@ -52,6 +52,17 @@ struct GatewayDeps {
   const Clock* clock = nullptr;
 };
 
+// What one listener serves; the defaults are the main listener's. A process may run more
+// than one gateway on different ports (tidemark serve runs the schema registry on its own).
+struct GatewayOptions {
+  // false: POST /v1/batch is not served (404), for listeners that only carry routes.
+  bool serve_batch = true;
+  // I/O threads; 0 takes gateway.io_threads.
+  int io_threads = 0;
+  // Names the listener in log lines and its threads ("tm-<name>-io").
+  std::string name = "gateway";
+};
+
 // Owns its listener and I/O threads. Start() returns once the port is bound; Stop() stops
 // accepting, waits for in-flight requests to be answered and joins the threads.
 // Thread-safe for Stop/SetReady/AddRoute (routes should be added before traffic arrives).
@@ -77,6 +88,7 @@ class Gateway {
 // Binds `listen` ("HOST:PORT") and starts serving. Routes that need a scope take the key as
 // "Authorization: Bearer <key>" or as the user name of HTTP Basic credentials
 // (base64 "<key>:<anything>"), which is what Confluent registry clients send.
-Result<std::unique_ptr<Gateway>> StartGateway(const std::string& listen, const GatewayDeps& deps);
+Result<std::unique_ptr<Gateway>> StartGateway(const std::string& listen, const GatewayDeps& deps,
+                                              const GatewayOptions& options = {});
 
 }  // namespace tidemark::gateway

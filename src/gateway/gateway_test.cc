@@ -461,6 +461,28 @@ TEST_F(GatewayTest, BasicCredentialsCarryTheKeyAsUserName) {
   EXPECT_EQ(client.Send("POST", "/v1/batch", "[]", basic(read_key_ + ":")).status, 403);
 }
 
+TEST_F(GatewayTest, ListenerWithoutBatchServesOnlyItsRoutes) {
+  Start();
+  GatewayDeps deps;
+  deps.config = &config_;
+  deps.keys = keys_.get();
+  deps.metrics = &metrics_;
+  GatewayOptions options;
+  options.serve_batch = false;
+  options.io_threads = 1;
+  options.name = "registry";
+  auto second = StartGateway("127.0.0.1:0", deps, options);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  (*second)->AddPrefixRoute("/schemas", RegistryLikeScope, [](const HttpRequest&) { return HttpResponse{}; });
+  HttpClient client((*second)->port());
+  Response batch = client.Send("POST", "/v1/batch", "[" + Event("alice") + "]", Auth(write_key_));
+  EXPECT_EQ(batch.status, 404);
+  EXPECT_EQ(batch.body, R"({"error":"not_found","message":"no such endpoint: /v1/batch"})");
+  EXPECT_EQ(client.Send("GET", "/schemas/ids/1", "", Auth(read_key_)).status, 200);
+  EXPECT_EQ(log_.append_calls(), 0u);
+  (*second)->Stop();
+}
+
 TEST_F(GatewayTest, HostileRequestsGetErrorsNotCrashes) {
   Start();
   {
