@@ -36,10 +36,14 @@ int main(int argc, char** argv) {
   auto* serve = app.add_subcommand("serve", "run every stage in one process on an embedded data directory");
   std::string data_dir = "./data";
   std::string listen;
+  std::string registry_listen;
   std::string config_file;
   std::vector<std::string> sets;
   serve->add_option("--data", data_dir, "data directory")->capture_default_str();
   serve->add_option("--listen", listen, "HOST:PORT of the HTTP listener (default 127.0.0.1:8080)");
+  auto* registry_listen_option = serve->add_option("--registry-listen", registry_listen,
+                    "HOST:PORT of the schema registry listener (default 127.0.0.1:8081; port 0 picks one; "
+                    "empty turns it off)");
   serve->add_option("--config", config_file, "TOML configuration file");
   serve->add_option("--set", sets, "KEY=VALUE setting override (repeatable)");
   serve->callback([&] {
@@ -47,6 +51,7 @@ int main(int argc, char** argv) {
     options.data_dir = data_dir;
     Status st = BuildConfig(config_file, sets, &options.config);
     if (st.ok() && !listen.empty()) st = options.config.Set("server.listen", listen);
+    if (st.ok() && registry_listen_option->count() > 0) st = options.config.Set("server.registry_listen", registry_listen);
     if (!st.ok()) {
       std::fprintf(stderr, "tidemark serve: %s\n", st.ToString().c_str());
       rc = 2;
