@@ -65,7 +65,8 @@ struct GatewayOptions {
 
 // Owns its listener and I/O threads. Start() returns once the port is bound; Stop() stops
 // accepting, waits for in-flight requests to be answered and joins the threads.
-// Thread-safe for Stop/SetReady/AddRoute (routes should be added before traffic arrives).
+// Thread-safe for Stop/SetReady/AddRoute/AddPrefixRoute (routes should be added before
+// traffic arrives).
 class Gateway {
  public:
   virtual ~Gateway() = default;
