@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
                              .out);
   const uint16_t port = static_cast<uint16_t>(23000 + getpid() % 500);
   tidemark::Subprocess server;
-  if (!server.Start({bin, "serve", "--data", data.string(), "--listen", "127.0.0.1:" + std::to_string(port)},
+  if (!server.Start({bin, "serve", "--data", data.string(), "--listen", "127.0.0.1:" + std::to_string(port),
+                     "--registry-listen", "127.0.0.1:0"},
                     data.string() + ".log")
            .ok()) {
     return 1;

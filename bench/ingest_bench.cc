@@ -117,7 +117,7 @@ ShapeResult RunShape(const std::string& bin, const std::string& name, const fs::
                              .out);
   uint16_t port = PickPort(20000);
   std::vector<std::string> argv = {bin, "serve", "--data", data.string(), "--listen",
-                                   "127.0.0.1:" + std::to_string(port)};
+                                   "127.0.0.1:" + std::to_string(port), "--registry-listen", "127.0.0.1:0"};
   for (const auto& s : extra_sets) {
     argv.push_back("--set");
     argv.push_back(s);

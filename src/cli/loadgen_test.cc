@@ -2,8 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <simdjson.h>
+
 #include <map>
 #include <set>
+
+#include "common/files.h"
+#include "schema/avro.h"
+#include "schema/registry.h"
 
 namespace tidemark::cli {
 namespace {
@@ -74,6 +80,44 @@ TEST(LoadgenTest, CompressBodyRefusesUnknownCodecs) {
   EXPECT_EQ(r.status().message(), "unknown compression 'brotli' (none|gzip|zstd)");
   EXPECT_TRUE(CompressBody("hello", "gzip").ok());
   EXPECT_TRUE(CompressBody("hello", "zstd").ok());
+}
+
+// schemas/loadgen/<type>.avsc describe loadgen's events exactly: each is a valid event
+// schema, and every valid event encodes with its type's schema with no key left over and
+// no value of another type.
+TEST(LoadgenTest, EveryEventEncodesWithItsTypesSchemaInSchemasLoadgen) {
+  std::map<std::string, std::shared_ptr<const schema::AvroSchema>> schemas;
+  for (const char* type : {"page_view", "screen_view", "click", "add_to_cart", "purchase", "signup", "app_open",
+                           "experiment_exposure", "api_request"}) {
+    const std::string path = std::string(TIDEMARK_SCHEMAS_DIR) + "/loadgen/" + type + ".avsc";
+    auto text = ReadFileToString(path);
+    ASSERT_TRUE(text.ok()) << text.status().ToString();
+    auto parsed = schema::AvroSchema::Parse(*text);
+    ASSERT_TRUE(parsed.ok()) << path << ": " << parsed.status().ToString();
+    Status envelope = schema::ValidateEventSchema(**parsed);
+    ASSERT_TRUE(envelope.ok()) << path << ": " << envelope.ToString();
+    schemas[type] = *parsed;
+  }
+  LoadgenOptions o;
+  o.events = 5000;
+  o.users = 500;
+  o.start_ms = 1775800800000;
+  schema::EncodeOptions options;
+  options.reject_unknown_fields = true;
+  simdjson::dom::parser parser;
+  std::map<std::string, int> encoded;
+  for (const auto& e : GenerateEvents(o)) {
+    if (e.invalid) continue;
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(e.json).get(doc), simdjson::SUCCESS) << e.json;
+    std::string type(doc["event_type"].get_string().value());
+    ASSERT_TRUE(schemas.count(type)) << "loadgen sends " << type << ", which has no schema in schemas/loadgen";
+    std::string out;
+    Status st = schema::EncodeJson(*schemas[type], doc, options, &out);
+    ASSERT_TRUE(st.ok()) << type << ": " << st.ToString() << "\n" << e.json;
+    ++encoded[type];
+  }
+  EXPECT_EQ(encoded.size(), schemas.size()) << "every schema is exercised";
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The `tidemark` command line: serve, keys, log dump, lake, config defaults, loadgen.
+// The `tidemark` command line: serve, keys, log dump, lake, schema, config defaults, loadgen.
 // Exceptions from argument parsing stop here and become a usage message.
 #include <CLI/CLI.hpp>
 
@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/lake_command.h"
 #include "cli/loadgen.h"
+#include "cli/schema_command.h"
 #include "common/config.h"
 #include "server/server.h"
 #include "stream/ledger.h"
@@ -36,10 +37,14 @@ int main(int argc, char** argv) {
   auto* serve = app.add_subcommand("serve", "run every stage in one process on an embedded data directory");
   std::string data_dir = "./data";
   std::string listen;
+  std::string registry_listen;
   std::string config_file;
   std::vector<std::string> sets;
   serve->add_option("--data", data_dir, "data directory")->capture_default_str();
   serve->add_option("--listen", listen, "HOST:PORT of the HTTP listener (default 127.0.0.1:8080)");
+  auto* registry_listen_option = serve->add_option("--registry-listen", registry_listen,
+                    "HOST:PORT of the schema registry listener (default 127.0.0.1:8081; port 0 picks one; "
+                    "empty turns it off)");
   serve->add_option("--config", config_file, "TOML configuration file");
   serve->add_option("--set", sets, "KEY=VALUE setting override (repeatable)");
   serve->callback([&] {
@@ -47,6 +52,7 @@ int main(int argc, char** argv) {
     options.data_dir = data_dir;
     Status st = BuildConfig(config_file, sets, &options.config);
     if (st.ok() && !listen.empty()) st = options.config.Set("server.listen", listen);
+    if (st.ok() && registry_listen_option->count() > 0) st = options.config.Set("server.registry_listen", registry_listen);
     if (!st.ok()) {
       std::fprintf(stderr, "tidemark serve: %s\n", st.ToString().c_str());
       rc = 2;
@@ -157,6 +163,36 @@ int main(int argc, char** argv) {
   auto* lake_expire = lake_sub("expire", "drop old snapshots and unreferenced data files", tidemark::cli::LakeExpire);
   lake_expire->add_option("--keep", lake_options.keep, "snapshots to keep (at least 1)")->capture_default_str();
   lake_expire->add_option("--grace-ms", lake_options.grace_ms, "unreferenced files younger than this survive")->capture_default_str();
+
+  // schema register|list|show|check
+  auto* schema_cmd = app.add_subcommand("schema", "the schema registry of a running server, over its REST API");
+  schema_cmd->require_subcommand(1);
+  tidemark::cli::SchemaCommandOptions schema_options;
+  auto schema_sub = [&](const char* name, const char* help, int (*run)(const tidemark::cli::SchemaCommandOptions&)) {
+    auto* sub = schema_cmd->add_subcommand(name, help);
+    sub->add_option("--url", schema_options.url, "registry URL (server.registry_listen)")->capture_default_str();
+    sub->add_option("--key", schema_options.key, "key with the read scope, admin to register (default $TIDEMARK_KEY)");
+    sub->callback([&, run] { rc = run(schema_options); });
+    return sub;
+  };
+  auto schema_subject = [&](CLI::App* sub) {
+    auto* event_type = sub->add_option("--event-type", schema_options.event_type, "event type T: the subject T-value");
+    auto* subject = sub->add_option("--subject", schema_options.subject, "a subject by name");
+    event_type->excludes(subject);
+  };
+  auto* schema_register = schema_sub("register", "register a schema as the subject's next version (admin scope)",
+                                     tidemark::cli::SchemaRegister);
+  schema_subject(schema_register);
+  schema_register->add_option("--file", schema_options.file, "the schema (.avsc)")->required();
+  schema_sub("list", "every subject with its versions", tidemark::cli::SchemaList);
+  auto* schema_show = schema_sub("show", "print a schema by subject version or by global id", tidemark::cli::SchemaShow);
+  schema_subject(schema_show);
+  auto* show_version = schema_show->add_option("--version", schema_options.version, "N or latest")->capture_default_str();
+  schema_show->add_option("--id", schema_options.id, "global schema id")->excludes(show_version);
+  auto* schema_check = schema_sub("check", "would this schema be accepted as the subject's next version?",
+                                  tidemark::cli::SchemaCheck);
+  schema_subject(schema_check);
+  schema_check->add_option("--file", schema_options.file, "the schema (.avsc)")->required();
 
   // loadgen
   auto* lg = app.add_subcommand("loadgen", "send realistic synthetic events and measure");

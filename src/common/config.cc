@@ -16,7 +16,7 @@ using T = SettingType;
 const std::vector<SettingDef> kSettings = {
     // server
     {"server.listen", T::kString, "127.0.0.1:8080", "HTTP listener for ingestion, queries and /metrics"},
-    {"server.registry_listen", T::kString, "127.0.0.1:8081", "schema registry REST listener"},
+    {"server.registry_listen", T::kString, "127.0.0.1:8081", "schema registry REST listener (Confluent's API); empty turns it off"},
     {"server.log_level", T::kString, "info", "trace|debug|info|warn|error"},
     // gateway
     {"gateway.io_threads", T::kInt, "0", "HTTP I/O threads; 0 means one per core"},

@@ -5,6 +5,8 @@
 #include "gateway/gateway.h"
 
 #include <malloc.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -95,23 +97,54 @@ void ParseQuery(std::string_view q, std::multimap<std::string, std::string>* out
 
 std::string_view Sv(beast::string_view s) { return std::string_view(s.data(), s.size()); }
 
-// "Bearer <key>" -> key; empty when absent or another scheme.
-std::string_view BearerToken(std::string_view header) {
-  constexpr std::string_view kPrefix = "bearer ";
-  if (header.size() <= kPrefix.size()) return {};
-  for (size_t i = 0; i < kPrefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kPrefix[i]) return {};
+// "<scheme> <credentials>" -> credentials, trimmed; empty when the scheme differs.
+std::string_view SchemeCredentials(std::string_view header, std::string_view scheme) {
+  if (header.size() <= scheme.size() || header[scheme.size()] != ' ') return {};
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != scheme[i]) return {};
   }
-  std::string_view token = header.substr(kPrefix.size());
+  std::string_view token = header.substr(scheme.size() + 1);
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
   return token;
+}
+
+// The key an Authorization header presents: "Bearer <key>", or HTTP Basic credentials
+// whose user name is the key (base64 of "<key>:<anything>"; registry clients and
+// Segment-style SDKs send keys that way). A Basic key is decoded into *decoded, which the
+// answer points into. Empty when absent, another scheme or undecodable. The key is never
+// logged; comparing it is the key store's (constant-time) business.
+std::string_view PresentedKey(std::string_view header, std::string* decoded) {
+  if (std::string_view bearer = SchemeCredentials(header, "bearer"); !bearer.empty()) return bearer;
+  std::string_view basic = SchemeCredentials(header, "basic");
+  // Base64 comes in 4-character groups; 4 KiB of credentials is plenty.
+  if (basic.empty() || basic.size() % 4 != 0 || basic.size() > 4096) return {};
+  decoded->resize(basic.size() / 4 * 3);
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded->data()),
+                          reinterpret_cast<const unsigned char*>(basic.data()), static_cast<int>(basic.size()));
+  if (n < 0) return {};
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  size_t padding = basic.ends_with("==") ? 2 : basic.ends_with('=') ? 1 : 0;
+  decoded->resize(static_cast<size_t>(n) - padding);
+  std::string_view credentials = *decoded;
+  return credentials.substr(0, credentials.find(':'));
 }
 
 struct Route {
   std::string scope;
   RouteHandler handler;
 };
+
+struct PrefixRoute {
+  std::string prefix;
+  ScopeFn scope;
+  RouteHandler handler;
+};
+
+// `path` is `prefix` or lies below it ("/subjects/x", not "/subjectsx").
+bool UnderPrefix(std::string_view path, std::string_view prefix) {
+  return path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/');
+}
 
 class GatewayServer;
 
@@ -135,6 +168,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Handle();
   void HandleBatch(http::request<http::string_body>& req);
   void HandleRoute(http::request<http::string_body>& req, std::string_view path, const Route& route);
+  // The route's key check: nullopt when the request may go on (with *key set for a scoped
+  // route), else the 401/403 answer.
+  std::optional<HttpResponse> CheckKey(http::request<http::string_body>& req, const std::string& scope,
+                                       std::optional<KeyInfo>* key);
   void FinishBatch(internal::BatchPlan& plan, int worst, const std::string& error_message);
   void Send(HttpResponse response);
   void OnWrite(bool keep_alive, beast::error_code ec);
@@ -174,8 +211,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 class GatewayServer final : public Gateway {
  public:
-  explicit GatewayServer(const GatewayDeps& deps)
+  GatewayServer(const GatewayDeps& deps, const GatewayOptions& options)
       : deps_(deps),
+        options_(options),
         config_(*deps.config),
         clock_(deps.clock ? deps.clock : &SystemClock::Instance()),
         limits_(internal::BatchLimits::FromConfig(config_)),
@@ -230,23 +268,25 @@ class GatewayServer final : public Gateway {
     if (ec) return Status::Unavailable("cannot listen on " + listen + ": " + ec.message());
     port_ = acceptor_.local_endpoint(ec).port();
     DoAccept();
-    int64_t threads = config_.GetInt("gateway.io_threads");
+    int64_t threads = options_.io_threads > 0 ? options_.io_threads : config_.GetInt("gateway.io_threads");
     if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
+    // Linux thread names hold 15 characters.
+    const std::string thread_name = ("tm-" + options_.name + "-io").substr(0, 15);
     for (int64_t i = 0; i < threads; ++i) {
-      threads_.emplace_back([this] {
+      threads_.emplace_back([this, thread_name] {
         // Named so that per-thread CPU (top -H, perf) tells the gateway from other stages.
-        pthread_setname_np(pthread_self(), "tm-gateway-io");
+        pthread_setname_np(pthread_self(), thread_name.c_str());
         for (;;) {
           try {
             ioc_.run();
             return;
           } catch (const std::exception& e) {
-            spdlog::error("gateway I/O thread: unexpected exception: {}", e.what());
+            spdlog::error("{} I/O thread: unexpected exception: {}", options_.name, e.what());
           }
         }
       });
     }
-    spdlog::info("gateway listening on {}:{} with {} I/O threads", host, port_, threads);
+    spdlog::info("{} listening on {}:{} with {} I/O threads", options_.name, host, port_, threads);
     return Status::Ok();
   }
 
@@ -257,6 +297,14 @@ class GatewayServer final : public Gateway {
                 RouteHandler handler) override {
     std::unique_lock lock(routes_mu_);
     routes_[path][method] = Route{scope, std::move(handler)};
+  }
+
+  void AddPrefixRoute(const std::string& prefix, ScopeFn scope, RouteHandler handler) override {
+    std::unique_lock lock(routes_mu_);
+    prefix_routes_.push_back(PrefixRoute{prefix, std::move(scope), std::move(handler)});
+    // Longest first, so the first match is the most specific.
+    std::stable_sort(prefix_routes_.begin(), prefix_routes_.end(),
+                     [](const PrefixRoute& a, const PrefixRoute& b) { return a.prefix.size() > b.prefix.size(); });
   }
 
   void Stop() override {
@@ -295,6 +343,7 @@ class GatewayServer final : public Gateway {
   bool stopping() const { return stopping_.load(); }
   bool ready() const { return ready_.load(); }
   const GatewayDeps& deps() const { return deps_; }
+  const GatewayOptions& options() const { return options_; }
   const Clock& clock() const { return *clock_; }
   const internal::BatchLimits& limits() const { return limits_; }
   size_t max_request_bytes() const { return max_request_bytes_; }
@@ -323,6 +372,18 @@ class GatewayServer final : public Gateway {
     auto m = it->second.find(std::string(method));
     if (m == it->second.end()) return std::nullopt;
     return m->second;
+  }
+
+  // The longest prefix route over `path`, with its scope for this request; *prefix names
+  // the route (the metrics' path label: full paths would carry subject names).
+  std::optional<Route> FindPrefixRoute(std::string_view method, std::string_view path, std::string* prefix) {
+    std::shared_lock lock(routes_mu_);
+    for (const PrefixRoute& r : prefix_routes_) {
+      if (!UnderPrefix(path, r.prefix)) continue;
+      *prefix = r.prefix;
+      return Route{r.scope(method, path), r.handler};
+    }
+    return std::nullopt;
   }
 
   std::string AllowedMethods(std::string_view path) {
@@ -374,6 +435,7 @@ class GatewayServer final : public Gateway {
   }
 
   GatewayDeps deps_;
+  GatewayOptions options_;
   const Config& config_;
   const Clock* clock_;
   internal::BatchLimits limits_;
@@ -395,6 +457,7 @@ class GatewayServer final : public Gateway {
 
   std::shared_mutex routes_mu_;
   std::map<std::string, std::map<std::string, Route>> routes_;
+  std::vector<PrefixRoute> prefix_routes_;  // longest prefix first
 
   std::mutex conns_mu_;
   std::condition_variable conns_cv_;
@@ -559,7 +622,7 @@ void Connection::Handle() {
   std::string_view path = target.substr(0, target.find('?'));
   std::string_view method(req.method_string().data(), req.method_string().size());
 
-  if (path == kBatchPath) {
+  if (path == kBatchPath && server_->options().serve_batch) {
     path_label_ = std::string(kBatchPath);
     if (req.method() != http::verb::post) {
       HttpResponse r = ErrorResponse(405, "method_not_allowed", "use POST for /v1/batch");
@@ -600,6 +663,12 @@ void Connection::Handle() {
     path_label_ = std::string(path);
     return HandleRoute(req, path, *route);
   }
+  std::string prefix;
+  route = server_->FindPrefixRoute(method, path, &prefix);
+  if (route) {
+    path_label_ = std::move(prefix);
+    return HandleRoute(req, path, *route);
+  }
   path_label_ = "other";
   if (path_known) {
     HttpResponse r = ErrorResponse(405, "method_not_allowed",
@@ -624,20 +693,8 @@ void Connection::HandleRoute(http::request<http::string_body>& req, std::string_
     in.headers[name] = std::string(field.value());
   }
   std::optional<KeyInfo> key;
-  if (!route.scope.empty()) {
-    std::string_view token = BearerToken(Sv(req[http::field::authorization]));
-    if (token.empty()) {
-      return Send(ErrorResponse(401, "unauthorized", "missing Authorization: Bearer <key>"));
-    }
-    key = server_->deps().keys->Authenticate(token);
-    if (!key) return Send(ErrorResponse(401, "unauthorized", "unknown or revoked key"));
-    // admin keys may also read.
-    bool allowed = key->HasScope(route.scope) || (route.scope == "read" && key->HasScope("admin"));
-    if (!allowed) {
-      return Send(ErrorResponse(403, "forbidden", "this key lacks the '" + route.scope + "' scope"));
-    }
-    in.key = &*key;
-  }
+  if (auto refused = CheckKey(req, route.scope, &key)) return Send(std::move(*refused));
+  if (key) in.key = &*key;
   internal::DecodeOutcome decoded =
       internal::DecodeBody(Sv(req[http::field::content_encoding]), std::move(req.body()),
                            server_->max_request_bytes(), &in.body);
@@ -658,15 +715,27 @@ void Connection::HandleRoute(http::request<http::string_body>& req, std::string_
   Send(std::move(response));
 }
 
+std::optional<HttpResponse> Connection::CheckKey(http::request<http::string_body>& req, const std::string& scope,
+                                                 std::optional<KeyInfo>* key) {
+  if (scope.empty()) return std::nullopt;
+  std::string decoded;
+  std::string_view presented = PresentedKey(Sv(req[http::field::authorization]), &decoded);
+  if (presented.empty()) {
+    return ErrorResponse(401, "unauthorized",
+                         "missing Authorization: Bearer <key> (or Basic with the key as user name)");
+  }
+  *key = server_->deps().keys->Authenticate(presented);
+  OPENSSL_cleanse(decoded.data(), decoded.size());
+  if (!*key) return ErrorResponse(401, "unauthorized", "unknown or revoked key");
+  // admin keys may also read.
+  if ((*key)->HasScope(scope) || (scope == "read" && (*key)->HasScope("admin"))) return std::nullopt;
+  return ErrorResponse(403, "forbidden", "this key lacks the '" + scope + "' scope");
+}
+
 void Connection::HandleBatch(http::request<http::string_body>& req) {
   const GatewayDeps& deps = server_->deps();
-  std::string_view token = BearerToken(Sv(req[http::field::authorization]));
-  if (token.empty()) return Send(ErrorResponse(401, "unauthorized", "missing Authorization: Bearer <write key>"));
-  std::optional<KeyInfo> key = deps.keys->Authenticate(token);
-  if (!key) return Send(ErrorResponse(401, "unauthorized", "unknown or revoked key"));
-  if (!key->HasScope("write")) {
-    return Send(ErrorResponse(403, "forbidden", "this key lacks the 'write' scope"));
-  }
+  std::optional<KeyInfo> key;
+  if (auto refused = CheckKey(req, "write", &key)) return Send(std::move(*refused));
   if (deps.log == nullptr) return Send(ErrorResponse(503, "unavailable", "no log is attached to this gateway"));
 
   int64_t raw_bytes = static_cast<int64_t>(req.body().size());
@@ -923,12 +992,13 @@ static void TuneAllocatorForIngest() {
   });
 }
 
-Result<std::unique_ptr<Gateway>> StartGateway(const std::string& listen, const GatewayDeps& deps) {
+Result<std::unique_ptr<Gateway>> StartGateway(const std::string& listen, const GatewayDeps& deps,
+                                              const GatewayOptions& options) {
   TuneAllocatorForIngest();
   if (deps.config == nullptr || deps.metrics == nullptr || deps.keys == nullptr) {
     return Status::InvalidArgument("StartGateway: config, keys and metrics are required");
   }
-  auto server = std::make_unique<GatewayServer>(deps);
+  auto server = std::make_unique<GatewayServer>(deps, options);
   RETURN_IF_ERROR(server->Listen(listen));
   return std::unique_ptr<Gateway>(std::move(server));
 }

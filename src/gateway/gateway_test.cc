@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <openssl/evp.h>
+
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -360,6 +363,124 @@ TEST_F(GatewayTest, AddedRoutesCheckScopes) {
   Response thrown = client.Send("GET", "/v1/throws");
   EXPECT_EQ(thrown.status, 500);
   EXPECT_EQ(thrown.body, R"({"error":"internal","message":"handler failed: boom"})");
+}
+
+// Scope by method, as the schema registry decides it: changes need admin, lookups read.
+std::string RegistryLikeScope(std::string_view method, std::string_view) {
+  return method == "GET" ? "read" : "admin";
+}
+
+TEST_F(GatewayTest, PrefixRoutesDecideTheScopePerRequestAndCheckKeysBeforeTheHandler) {
+  Start();
+  const std::string admin_key = keys_->Create("ops", "server", {"admin"})->first;
+  std::atomic<int> handled{0};
+  gateway_->AddPrefixRoute("/subjects", RegistryLikeScope, [&handled](const HttpRequest& req) {
+    ++handled;
+    HttpResponse r;
+    r.body = req.method + " " + req.path + " " + req.key->source;
+    return r;
+  });
+  gateway_->AddPrefixRoute("/subjects/special", RegistryLikeScope, [](const HttpRequest&) {
+    HttpResponse r;
+    r.body = "longer prefix";
+    return r;
+  });
+  gateway_->AddRoute("GET", "/subjects/exact", "", [](const HttpRequest&) {
+    HttpResponse r;
+    r.body = "exact route";
+    return r;
+  });
+  HttpClient client(gateway_->port());
+
+  Response none = client.Send("GET", "/subjects/page_view-value/versions");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(ErrorOf(none), "unauthorized");
+  EXPECT_EQ(client.Send("GET", "/subjects", "", Auth("tmk_nope")).status, 401);
+  Response write_only = client.Send("GET", "/subjects", "", Auth(write_key_));
+  EXPECT_EQ(write_only.status, 403);
+  EXPECT_EQ(write_only.body, R"({"error":"forbidden","message":"this key lacks the 'read' scope"})");
+  Response read_post = client.Send("POST", "/subjects/page_view-value/versions", "{}", Auth(read_key_));
+  EXPECT_EQ(read_post.status, 403);
+  EXPECT_EQ(read_post.body, R"({"error":"forbidden","message":"this key lacks the 'admin' scope"})");
+  EXPECT_EQ(handled.load(), 0) << "no refused request may reach the handler";
+
+  Response read = client.Send("GET", "/subjects/page_view-value/versions?x=1", "", Auth(read_key_));
+  EXPECT_EQ(read.status, 200);
+  EXPECT_EQ(read.body, "GET /subjects/page_view-value/versions analyst");
+  Response admin_post = client.Send("POST", "/subjects/page_view-value/versions", "{}", Auth(admin_key));
+  EXPECT_EQ(admin_post.body, "POST /subjects/page_view-value/versions ops");
+  EXPECT_EQ(client.Send("GET", "/subjects", "", Auth(admin_key)).body, "GET /subjects ops") << "admin also reads";
+  EXPECT_EQ(handled.load(), 3);
+
+  EXPECT_EQ(client.Send("GET", "/subjects/special/x", "", Auth(read_key_)).body, "longer prefix");
+  EXPECT_EQ(client.Send("GET", "/subjects/exact").body, "exact route");
+  EXPECT_EQ(client.Send("GET", "/subjectsx", "", Auth(read_key_)).status, 404) << "a prefix matches whole segments";
+
+  // Metrics label a prefix route by its prefix, not by paths that carry subject names.
+  std::string metrics = client.Send("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("tidemark_http_requests_total{path=\"/subjects\",status=\"200\"} 3"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("page_view-value"), std::string::npos);
+}
+
+std::string Base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+TEST_F(GatewayTest, BasicCredentialsCarryTheKeyAsUserName) {
+  Start();
+  gateway_->AddRoute("GET", "/config", "read", [](const HttpRequest& req) {
+    HttpResponse r;
+    r.body = req.key->source;
+    return r;
+  });
+  HttpClient client(gateway_->port());
+  auto basic = [](std::string_view credentials) {
+    return std::map<std::string, std::string>{{"Authorization", "Basic " + Base64(credentials)}};
+  };
+  Response ok = client.Send("GET", "/config", "", basic(read_key_ + ":ignored-password"));
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "analyst");
+  EXPECT_EQ(client.Send("GET", "/config", "", basic(read_key_ + ":")).status, 200);
+  EXPECT_EQ(client.Send("GET", "/config", "", {{"Authorization", "bAsIc  " + Base64(read_key_ + ":x")}}).status, 200)
+      << "the scheme is case-insensitive";
+  EXPECT_EQ(client.Send("GET", "/config", "", basic(write_key_ + ":x")).status, 403);
+  EXPECT_EQ(client.Send("GET", "/config", "", basic("tmk_nope:x")).status, 401);
+  EXPECT_EQ(client.Send("GET", "/config", "", basic(":" + read_key_)).status, 401) << "the key is the user name";
+  EXPECT_EQ(client.Send("GET", "/config", "", {{"Authorization", "Basic not*base"}}).status, 401);
+  EXPECT_EQ(client.Send("GET", "/config", "", {{"Authorization", "Basic "}}).status, 401);
+  EXPECT_EQ(client.Send("GET", "/config", "", {{"Authorization", "Digest " + read_key_}}).status, 401);
+
+  // Segment-style SDKs send the write key the same way.
+  Response batch = client.Send("POST", "/v1/batch", "[" + Event("alice") + "]", basic(write_key_ + ":"));
+  EXPECT_EQ(batch.status, 200) << batch.body;
+  EXPECT_EQ(client.Send("POST", "/v1/batch", "[]", basic(read_key_ + ":")).status, 403);
+}
+
+TEST_F(GatewayTest, ListenerWithoutBatchServesOnlyItsRoutes) {
+  Start();
+  GatewayDeps deps;
+  deps.config = &config_;
+  deps.keys = keys_.get();
+  deps.metrics = &metrics_;
+  GatewayOptions options;
+  options.serve_batch = false;
+  options.io_threads = 1;
+  options.name = "registry";
+  auto second = StartGateway("127.0.0.1:0", deps, options);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  (*second)->AddPrefixRoute("/schemas", RegistryLikeScope, [](const HttpRequest&) { return HttpResponse{}; });
+  HttpClient client((*second)->port());
+  Response batch = client.Send("POST", "/v1/batch", "[" + Event("alice") + "]", Auth(write_key_));
+  EXPECT_EQ(batch.status, 404);
+  EXPECT_EQ(batch.body, R"({"error":"not_found","message":"no such endpoint: /v1/batch"})");
+  EXPECT_EQ(client.Send("GET", "/schemas/ids/1", "", Auth(read_key_)).status, 200);
+  EXPECT_EQ(log_.append_calls(), 0u);
+  (*second)->Stop();
 }
 
 TEST_F(GatewayTest, HostileRequestsGetErrorsNotCrashes) {

@@ -25,6 +25,7 @@
 #include "log/embedded_log.h"
 #include "schema/ingest_encoder.h"
 #include "schema/registry.h"
+#include "schema/registry_http.h"
 #include "stream/stream_service.h"
 
 namespace tidemark::server {
@@ -184,6 +185,31 @@ gateway::HttpResponse HandleReport(const std::string& data_dir, const std::strin
   return response;
 }
 
+// The schema registry's REST API (Confluent's paths) on its own listener: a second gateway
+// that serves no /v1/batch, so registry clients get the gateway's key checks (read for
+// lookups, admin for changes), limits and drain. `registry` must outlive it.
+Result<std::unique_ptr<gateway::Gateway>> StartRegistryListener(const std::string& listen,
+                                                                 const gateway::GatewayDeps& deps,
+                                                                 schema::Registry& registry) {
+  gateway::GatewayOptions options;
+  options.serve_batch = false;
+  // Admin traffic and client lookups, never the ingest path. A registration waits on the
+  // I/O thread for its _schemas append; here that delays only other registry requests.
+  options.io_threads = 1;
+  options.name = "registry";
+  ASSIGN_OR_RETURN(std::unique_ptr<gateway::Gateway> gw, gateway::StartGateway(listen, deps, options));
+  gateway::RouteHandler dispatcher = schema::RegistryDispatcher(registry);
+  for (std::string_view prefix : schema::kRegistryPathPrefixes) {
+    gw->AddPrefixRoute(std::string(prefix),
+                       [](std::string_view method, std::string_view path) {
+                         return std::string(schema::RegistryScope(method, path));
+                       },
+                       dispatcher);
+  }
+  gw->SetReady(true);  // the registry replayed _schemas before this listener opened
+  return gw;
+}
+
 int Fail(const Status& st) {
   spdlog::error("tidemark serve: {}", st.ToString());
   return 1;
@@ -261,6 +287,14 @@ int RunServe(const ServeOptions& options) {
   const std::string& listen = config.GetString("server.listen");
   auto gw = gateway::StartGateway(listen, deps);
   if (!gw.ok()) return Fail(gw.status());
+  // An empty server.registry_listen turns the registry's listener off.
+  const std::string& registry_listen = config.GetString("server.registry_listen");
+  std::unique_ptr<gateway::Gateway> registry_gw;
+  if (!registry_listen.empty()) {
+    auto started = StartRegistryListener(registry_listen, deps, *registry);
+    if (!started.ok()) return Fail(started.status());
+    registry_gw = std::move(started).value();
+  }
 
   // The real-time path: one task per partition of user-events and server-events, restored
   // from its checkpoint and replaying the log from there. stream.enabled = false leaves it
@@ -295,6 +329,10 @@ int RunServe(const ServeOptions& options) {
   const std::string host = listen.substr(0, listen.rfind(':'));
   spdlog::info("tidemark serving on http://{}:{} (data {})", host, (*gw)->port(), options.data_dir);
   std::printf("tidemark listening: http://%s:%u\n", host.c_str(), (*gw)->port());
+  if (registry_gw) {
+    const std::string registry_host = registry_listen.substr(0, registry_listen.rfind(':'));
+    std::printf("tidemark registry listening: http://%s:%u\n", registry_host.c_str(), registry_gw->port());
+  }
   std::fflush(stdout);
 
   // Ingestion is open at once (acks only need the log); /readyz turns ready once the stream
@@ -314,6 +352,7 @@ int RunServe(const ServeOptions& options) {
   spdlog::info("received {}, draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*gw)->SetReady(false);
   (*gw)->Stop();          // in-flight requests are answered after their appends are durable
+  if (registry_gw) registry_gw->Stop();
   // Lake: the final micro-batch holds everything the log has, then one commit per table.
   if (bronze) {
     st = bronze->Stop();

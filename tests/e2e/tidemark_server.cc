@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -58,6 +59,11 @@ Status TidemarkServer::Start() {
   std::vector<std::string> argv = {TidemarkBinary(), "serve", "--data", data_dir_, "--listen",
                                    "127.0.0.1:" + std::to_string(port_)};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  // Tests run beside each other and beside `make run`: never the fixed default port.
+  if (std::find(extra_args_.begin(), extra_args_.end(), "--registry-listen") == extra_args_.end()) {
+    argv.insert(argv.end(), {"--registry-listen", "127.0.0.1:0"});
+  }
+  const size_t output_before = Output().size();
   RETURN_IF_ERROR(process_.Start(argv, output_path_, extra_env_));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -66,7 +72,17 @@ Status TidemarkServer::Start() {
     }
     cli::HttpConnection conn("127.0.0.1", port_);
     auto r = conn.Request("GET", "/readyz");
-    if (r.ok() && r->status == 200) return Status::Ok();
+    if (r.ok() && r->status == 200) {
+      // Printed before the main listener turns ready; this start's line, not an earlier one.
+      constexpr std::string_view kRegistryLine = "tidemark registry listening: http://";
+      const std::string output = Output().substr(output_before);
+      registry_port_ = 0;
+      if (size_t at = output.find(kRegistryLine); at != std::string::npos) {
+        size_t colon = output.find(':', at + kRegistryLine.size());
+        if (colon != std::string::npos) registry_port_ = static_cast<uint16_t>(std::atoi(output.c_str() + colon + 1));
+      }
+      return Status::Ok();
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return Status::Unavailable("tidemark serve not ready after 60 s:\n" + Output());

@@ -1,5 +1,7 @@
 // A real `tidemark serve` process for end-to-end tests: its own temporary data directory
-// and loopback port, keys created through the CLI, kill -9 and restart on the same data.
+// and loopback port (the registry listener on a port the kernel picks, unless extra_args
+// give --registry-listen), keys created through the CLI, kill -9 and restart on the same
+// data.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +50,9 @@ class TidemarkServer {
   const std::string& data_dir() const { return data_dir_; }
   uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // The schema registry listener, as the last Start() printed it (0 when off).
+  uint16_t registry_port() const { return registry_port_; }
+  std::string registry_url() const { return "http://127.0.0.1:" + std::to_string(registry_port_); }
   int64_t PeakRssBytes() const { return process_.PeakRssBytes(); }
 
   Result<cli::HttpResult> Post(const std::string& path, const std::string& body,
@@ -61,6 +66,7 @@ class TidemarkServer {
   std::string data_dir_;
   std::string output_path_;
   uint16_t port_ = 0;
+  uint16_t registry_port_ = 0;
   Subprocess process_;
 };
 
