@@ -1,0 +1,75 @@
+// Independent check of the records an evolution test wrote: every value of a `tidemark log
+// dump --raw-values` file is decoded by the npm `avsc` library — writer schema fetched by id
+// from the running registry's REST API, resolved to the subject's latest version as reader —
+// and must equal what tidemark's own decoder printed for it.
+// Usage: node evolution_avsc_check.mjs <registry url> <key> <subject> <dump.jsonl>
+// Exits 77 (ctest's "skipped") when avsc is not installed in tests/node.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, '..', 'node', 'package.json'));
+let avro;
+try {
+  avro = require('avsc');
+} catch {
+  console.log('SKIP: avsc is not installed; run `npm install` in tests/node to enable this check');
+  process.exit(77);
+}
+
+const [url, key, subject, dumpPath] = process.argv.slice(2);
+if (!dumpPath) {
+  console.error('usage: node evolution_avsc_check.mjs <registry url> <key> <subject> <dump.jsonl>');
+  process.exit(2);
+}
+
+async function get(pathname) {
+  const r = await fetch(url + pathname, { headers: { Authorization: `Bearer ${key}` } });
+  const body = await r.json();
+  if (!r.ok) throw new Error(`GET ${pathname}: ${r.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+// avsc's value → plain JSON as tidemark's decoder writes it (unions unwrapped by avsc's
+// default wrapUnions=false; timestamps stay numbers with logical types off).
+function plain(v) {
+  if (Buffer.isBuffer(v)) return v.toString('latin1');
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === 'object') {
+    const out = {};
+    for (const k of Object.keys(v)) out[k] = plain(v[k]);
+    return out;
+  }
+  return v;
+}
+
+const latest = await get(`/subjects/${encodeURIComponent(subject)}/versions/latest`);
+const reader = avro.Type.forSchema(JSON.parse(latest.schema));
+const writers = new Map();
+let passed = 0;
+let failed = 0;
+for (const line of readFileSync(dumpPath, 'utf8').split('\n')) {
+  if (!line) continue;
+  const rec = JSON.parse(line);
+  const bytes = Buffer.from(rec.value_hex, 'hex');
+  try {
+    assert.equal(bytes[0], 0, 'magic byte');
+    const id = bytes.readInt32BE(1);
+    if (!writers.has(id)) {
+      const writer = avro.Type.forSchema(JSON.parse((await get(`/schemas/ids/${id}`)).schema));
+      writers.set(id, reader.createResolver(writer));
+    }
+    const decoded = reader.fromBuffer(bytes.subarray(5), writers.get(id));
+    assert.deepEqual(plain(decoded), rec.value);
+    passed++;
+  } catch (e) {
+    failed++;
+    if (failed <= 10) console.log(`record ${rec.partition}/${rec.offset}: ${e.message}`);
+  }
+}
+console.log(`avsc decoded ${writers.size} writer schemas as version ${latest.version}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
