@@ -31,6 +31,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/hashing.h"
 #include "event/event.h"
 #include "log/log.h"
 #include "stream/partition_processor.h"
@@ -193,6 +194,10 @@ int main(int argc, char** argv) {
   }
   const double cpu_seconds = Median(full_cpu);
   const double peak_rss = PeakRssMiB();  // before the breakdown passes add their own state
+  // A digest of the final checkpoint state: optimisations must leave it unchanged.
+  std::string state;
+  processor->AppendState(&state);
+  const uint64_t state_digest = tidemark::Hash64(state);
 
   // ---- stage breakdown (timed separately) ----
   // Decoding alone, then decoding plus dedup (with the same look-ahead prefetch), each over
@@ -231,7 +236,8 @@ int main(int argc, char** argv) {
              out_of_order);
   fmt::print("  outcomes: on_time {} late {} duplicate {} undecodable {} backpressure {}\n", outcome[0],
              outcome[1], outcome[2], outcome[3], outcome[5]);
-  fmt::print("  late side output records: {}; rows upserted: {}\n", late_records, sink.rows);
+  fmt::print("  late side output records: {}; rows upserted: {}; state {} bytes, digest {:016x}\n", late_records,
+             sink.rows, state.size(), state_digest);
   const double events = static_cast<double>(records.size());
   fmt::print("  throughput: {:.0f} events/s on one thread ({:.3f} s wall); {:.0f} events per CPU-second ({:.3f} s CPU)\n",
              events / seconds, seconds, events / cpu_seconds, cpu_seconds);
