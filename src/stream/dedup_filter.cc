@@ -186,8 +186,21 @@ bool DedupFilter::Contains(const Key& key, std::string_view id) const {
   return false;
 }
 
+DedupFilter::Key DedupFilter::LookupKey(std::string_view id) const {
+  for (const RecentKey& r : recent_keys_) {
+    if (r.size == id.size() && r.size != 0 && std::memcmp(r.id, id.data(), id.size()) == 0) return r.key;
+  }
+  return MakeKey(id);
+}
+
 void DedupFilter::Prefetch(std::string_view id) const {
   const Key key = MakeKey(id);
+  if (!id.empty() && id.size() <= sizeof(RecentKey::id)) {
+    RecentKey& r = recent_keys_[recent_next_++ % kRecentKeys];
+    std::memcpy(r.id, id.data(), id.size());
+    r.size = static_cast<uint8_t>(id.size());
+    r.key = key;
+  }
   const Segment& seg = segments_[key.position_hash >> (64 - kSegmentBits)];
   const size_t b1 = Bucket1(seg, key.position_hash), b2 = Bucket2(seg, key.position_hash);
   __builtin_prefetch(&seg.buckets[b1]);
@@ -333,7 +346,7 @@ void DedupFilter::AdvanceTime(int64_t received_at_ms) {
 
 DedupResult DedupFilter::CheckAndInsert(std::string_view id, int64_t received_at_ms) {
   AdvanceTime(received_at_ms);
-  Key key = MakeKey(id);
+  Key key = LookupKey(id);
   if (stash_.size() > kStashLimit) {
     // Pathological hashing filled the stash: answer what we know, take nothing new.
     return Contains(key, id) ? DedupResult::kDuplicate : DedupResult::kFull;

@@ -124,7 +124,19 @@ class DedupFilter {
   template <typename Fn>
   void ForEachEntry(Fn&& fn);  // fn(Slot&, uint16_t& tag) over occupied slots and the stash
 
+  // Keys Prefetch computed, for CheckAndInsert to reuse (a cache of the pure MakeKey: the
+  // id is compared byte for byte). Ids longer than the inline buffer are not kept.
+  struct RecentKey {
+    char id[40];
+    uint8_t size = 0;  // 0: empty
+    Key key;
+  };
+  static constexpr int kRecentKeys = 4;
+  Key LookupKey(std::string_view id) const;
+
   Options options_;
+  mutable RecentKey recent_keys_[kRecentKeys];
+  mutable unsigned recent_next_ = 0;
   bool custom_hasher_ = false;  // tests' hashers also place packed ids, to force collisions
   int64_t ttl_minutes_;
   std::vector<Segment> segments_;

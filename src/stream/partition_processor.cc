@@ -129,14 +129,16 @@ void PartitionProcessor::BuildDims(const StreamEvent& e, std::string_view platfo
   }
 }
 
-PartitionProcessor::Cell& PartitionProcessor::WindowCell(int64_t window_start, const std::string& dims) {
+PartitionProcessor::Cell& PartitionProcessor::WindowCell(int64_t window_start, const std::string& dims, bool* exact) {
   CellMap& cells = windows_[window_start];
+  *exact = true;
   auto it = cells.find(dims);
   if (it != cells.end()) return it->second;
   std::string key = dims;
   if (static_cast<int64_t>(window_cells_) >= options_.max_window_cells) {
     // Bounded state: count the event under an overflow combination rather than grow.
     ++overflow_events_;
+    *exact = false;
     key.clear();
     for (const auto& d : options_.dimensions) AppendDim(&key, d, kOverflowValue);
     it = cells.find(key);
@@ -239,7 +241,8 @@ PartitionProcessor::Outcome PartitionProcessor::ProcessEvent(const log::StoredRe
   }
 
   max_event_time_ = std::max(max_event_time_, e.event_time_ms);
-  Cell& cell = WindowCell(window_start, dims_buf_);
+  bool exact_cell;
+  Cell& cell = WindowCell(window_start, dims_buf_, &exact_cell);
   cell.dirty = true;
   WindowAggregate& agg = cell.agg;
   agg.events++;
@@ -250,7 +253,7 @@ PartitionProcessor::Outcome PartitionProcessor::ProcessEvent(const log::StoredRe
       if (e.numeric_present & (1u << i)) agg.props[i].second.Add(e.numeric[i]);
     }
   }
-  Sessionize(e, user_hash, window_start, dims_buf_, cell);
+  Sessionize(e, user_hash, window_start, dims_buf_, cell, exact_cell);
   day->on_time++;
   CountLateStats(record.timestamp_ms, false);
 
@@ -265,45 +268,52 @@ PartitionProcessor::Outcome PartitionProcessor::ProcessEvent(const log::StoredRe
 }
 
 void PartitionProcessor::Sessionize(const StreamEvent& e, uint64_t user_hash, int64_t window_start,
-                                    const std::string& dims, Cell& cell) {
+                                    const std::string& dims, Cell& cell, bool exact_cell) {
   const int64_t t = e.event_time_ms;
   const int64_t gap = options_.session_gap_ms;
-  if (UserSession* found = sessions_.Find(e.user_key, user_hash)) {
-    UserSession& s = *found;
-    if (t >= s.start - gap && t <= s.last + gap) {  // within the session, possibly out of order
-      s.start = std::min(s.start, t);
-      s.last = std::max(s.last, t);
-      s.events++;
-      return;
-    }
-    if (t < s.start - gap) {
-      // A stray from well before the open session: a session of its own, closed at once.
-      UserSession stray{t, t, 1, window_start, dims};
-      cell.agg.sessions++;
-      SessionCellAt(window_start, dims).open++;
-      CloseSession(stray);
-      return;
-    }
-    CloseSession(s);  // t is past the gap: the old session ends, a new one starts
-    s = UserSession{t, t, 1, window_start, dims};
+  UserSession* s = sessions_.Find(e.user_key, user_hash);
+  if (s && t >= s->start - gap && t <= s->last + gap) {  // within the session, possibly out of order
+    s->start = std::min(s->start, t);
+    s->last = std::max(s->last, t);
+    s->events++;
+    return;
+  }
+  // A session starts in this {window, dims}. The window cell remembers its session cell, so
+  // only the first start in a cell searches session_cells_ (an overflow cell stands for
+  // many dims and remembers nothing).
+  SessionCellEntry* start_cell;
+  if (exact_cell) {
+    if (!cell.session_cell) cell.session_cell = &SessionCellAt(window_start, dims);
+    start_cell = cell.session_cell;
   } else {
-    if (static_cast<int64_t>(sessions_.size()) >= options_.max_open_sessions) EnforceSessionBound();
-    sessions_.Insert(e.user_key, user_hash, UserSession{t, t, 1, window_start, dims});
+    start_cell = &SessionCellAt(window_start, dims);
   }
   cell.agg.sessions++;
-  SessionCellAt(window_start, dims).open++;
+  start_cell->second.open++;
+  if (s && t < s->start - gap) {
+    // A stray from well before the open session: a session of its own, closed at once.
+    CloseSession(UserSession{t, t, 1, start_cell});
+    return;
+  }
+  if (s) {
+    CloseSession(*s);  // t is past the gap: the old session ends, a new one starts
+    *s = UserSession{t, t, 1, start_cell};
+    return;
+  }
+  if (static_cast<int64_t>(sessions_.size()) >= options_.max_open_sessions) EnforceSessionBound();
+  sessions_.Insert(e.user_key, user_hash, UserSession{t, t, 1, start_cell});
 }
 
-PartitionProcessor::SessionCell& PartitionProcessor::SessionCellAt(int64_t window_start, std::string_view dims) {
+PartitionProcessor::SessionCellEntry& PartitionProcessor::SessionCellAt(int64_t window_start, std::string_view dims) {
   session_key_buf_.first = window_start;
   session_key_buf_.second.assign(dims);
   auto it = session_cells_.find(session_key_buf_);
   if (it == session_cells_.end()) it = session_cells_.emplace(session_key_buf_, SessionCell{}).first;
-  return it->second;
+  return *it;
 }
 
 void PartitionProcessor::CloseSession(const UserSession& s) {
-  SessionCell& sc = SessionCellAt(s.start_window, s.dims);
+  SessionCell& sc = s.start_cell->second;
   sc.agg.sessions++;
   sc.agg.Prop(kSessionDurationProp).Add(static_cast<double>(s.last - s.start));
   sc.agg.Prop(kSessionEventsProp).Add(static_cast<double>(s.events));
@@ -415,7 +425,6 @@ size_t PartitionProcessor::StateBytesEstimate() const {
   }
   for (const auto& [key, cell] : session_cells_) n += key.second.capacity() + cell.agg.MemoryBytes();
   n += sessions_.MemoryBytes();
-  for (const auto& entry : sessions_.entries()) n += entry.value.dims.capacity();
   return n;
 }
 
@@ -473,8 +482,8 @@ void PartitionProcessor::AppendState(std::string* out) const {
     w.I64(s.start);
     w.I64(s.last);
     w.Var(s.events);
-    w.I64(s.start_window);
-    w.Str(s.dims);
+    w.I64(s.start_cell->first.first);  // start window
+    w.Str(s.start_cell->first.second);  // dims
   }
   w.Var(ledger_.size());
   for (const auto& [day, c] : ledger_) {
@@ -558,11 +567,20 @@ Status PartitionProcessor::RestoreState(std::string_view in) {
     std::string key;
     UserSession s;
     uint64_t events;
-    if (!r.Str(&key) || !r.I64(&s.start) || !r.I64(&s.last) || !r.Var(&events) || !r.I64(&s.start_window) ||
-        !r.Str(&s.dims)) {
+    int64_t start_window;
+    std::string_view dims;
+    if (!r.Str(&key) || !r.I64(&s.start) || !r.I64(&s.last) || !r.Var(&events) || !r.I64(&start_window) ||
+        !r.StrView(&dims)) {
       return corrupt("truncated session");
     }
     s.events = static_cast<uint32_t>(events);
+    // An open session is counted open in the cell it started in; without that the cell
+    // could be dropped under it.
+    auto cell = session_cells_.find(std::make_pair(start_window, std::string(dims)));
+    if (cell == session_cells_.end() || cell->second.open <= 0) {
+      return corrupt("session of '" + key + "' has no open session cell");
+    }
+    s.start_cell = &*cell;
     if (sessions_.FindIndex(key, Hash64(key)) != sessions_.npos) return corrupt("repeated session key");
     sessions_.Insert(key, Hash64(key), std::move(s));
   }

@@ -122,21 +122,28 @@ class PartitionProcessor {
   Status RestoreState(std::string_view in);
 
  private:
-  struct Cell {
-    WindowAggregate agg;
-    bool dirty = false;
-  };
   struct SessionCell {
     WindowAggregate agg;
     int64_t open = 0;  // sessions started in this cell and not closed yet
     bool dirty = false;
   };
+  using SessionCellMap = std::map<std::pair<int64_t, std::string>, SessionCell>;
+  // A session cell with its key ({window_start, dims}). Map nodes never move, and a cell is
+  // erased only once open is 0 and its window is final, so the pointers below stay valid.
+  using SessionCellEntry = SessionCellMap::value_type;
+  struct Cell {
+    WindowAggregate agg;
+    bool dirty = false;
+    // The session cell of the same {window, dims}, once a session has started here; the
+    // window cell goes (its window final) no later than Emit could drop the session cell.
+    SessionCellEntry* session_cell = nullptr;
+  };
   struct UserSession {
     int64_t start = 0;
     int64_t last = 0;
     uint32_t events = 0;
-    int64_t start_window = 0;
-    std::string dims;
+    // Where the session started: its cell has open >= 1 for as long as the session is open.
+    SessionCellEntry* start_cell = nullptr;
   };
   struct StringHash {
     using is_transparent = void;
@@ -148,12 +155,13 @@ class PartitionProcessor {
   Outcome ProcessEvent(const log::StoredRecord& record);
   Outcome ProcessDlq(const log::StoredRecord& record);
   void BuildDims(const StreamEvent& e, std::string_view platform, const UserAgentInfo& ua, std::string* out) const;
-  Cell& WindowCell(int64_t window_start, const std::string& dims);
+  // *exact is false when the cell is the overflow combination rather than dims' own.
+  Cell& WindowCell(int64_t window_start, const std::string& dims, bool* exact);
   void Sessionize(const StreamEvent& e, uint64_t user_hash, int64_t window_start, const std::string& dims,
-                  Cell& cell);
+                  Cell& cell, bool exact_cell);
   void CloseSession(const UserSession& s);
   // session_cells_[{window_start, dims}] without building a key string on every call.
-  SessionCell& SessionCellAt(int64_t window_start, std::string_view dims);
+  SessionCellEntry& SessionCellAt(int64_t window_start, std::string_view dims);
   void CloseExpiredSessions();
   void EnforceSessionBound();
   void CountLateStats(int64_t received_at_ms, bool late);
@@ -172,7 +180,7 @@ class PartitionProcessor {
   int64_t max_event_time_ = INT64_MIN;
   std::map<int64_t, CellMap> windows_;
   size_t window_cells_ = 0;
-  std::map<std::pair<int64_t, std::string>, SessionCell> session_cells_;
+  SessionCellMap session_cells_;
   std::pair<int64_t, std::string> session_key_buf_;  // reused lookup key (keeps its capacity)
   std::map<std::pair<int64_t, std::string>, Cell> late_cells_;
   std::map<int64_t, Cell> dlq_cells_;
