@@ -247,6 +247,7 @@ int main(int argc, char** argv) {
       lake::ParquetWriterOptions po;
       po.compression = compress ? lake::Compression::kZstd : lake::Compression::kUncompressed;
       po.zstd_level = zstd_level;
+      po.buffers = lake::NewParquetWriterBuffers();  // reused from file to file, as in bronze
       int64_t bytes = 0;
       const double c0 = ThreadCpuSeconds(), s0 = ThreadUserSys().second;
       for (size_t i = 0; i < batches.size(); ++i) {
