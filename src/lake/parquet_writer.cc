@@ -49,6 +49,9 @@ std::shared_ptr<ParquetWriterBuffers> NewParquetWriterBuffers() {
 namespace {
 
 constexpr char kMagic[4] = {'P', 'A', 'R', '1'};
+// Values of a chunk's first page after which a dictionary that does not beat PLAIN so far
+// is given up (ColumnChunkWriter::AppendStrings).
+constexpr size_t kDictionaryProbeValues = 4096;
 constexpr const char* kCreatedBy = "tidemark version 0.1.0 (lake parquet writer)";
 
 pq::SchemaElement LeafElement(const Field& f) {
@@ -176,7 +179,8 @@ class PageEmitter {
 // Encodes one column of the open row group as values arrive: values go into the current
 // page, a full page is encoded and compressed at once, and only compressed pages wait for
 // the row group to end. Strings start dictionary-encoded; the dictionary is dropped when the
-// first page shows it does not pay off, or when it passes dictionary_max_bytes (pages
+// first page shows it does not pay off (after kDictionaryProbeValues values, and when the page
+// is full), or when it passes dictionary_max_bytes (pages
 // already written keep it, the rest of the chunk is PLAIN, as the spec allows). Buffers are
 // reused from chunk to chunk (and from file to file when the options share
 // ParquetWriterBuffers). Owned by the file writer; not thread-safe.
@@ -440,6 +444,12 @@ class ColumnChunkWriter {
         if (dictionary_.Insert(v, &index, &added)) {
           page_indices_.push_back(index);
           if (added) UpdateMinMax(v);
+          // A high-cardinality column shows itself early: give up the dictionary after a
+          // probe instead of hashing a whole first page into it and converting it back.
+          if (dictionary_pages_ == 0 && page_indices_.size() == kDictionaryProbeValues &&
+              !DictionaryBeatsPlain(page_indices_.size())) {
+            AbandonDictionary();
+          }
           continue;
         }
         AbandonDictionary();
@@ -449,6 +459,15 @@ class ColumnChunkWriter {
       UpdateMinMax(v);
     }
     return i - row;
+  }
+
+  // Whether the dictionary plus `present` indices is smaller than the open page in PLAIN.
+  bool DictionaryBeatsPlain(size_t present) const {
+    const int bit_width = std::max(
+        1, BitWidth(static_cast<uint32_t>(dictionary_.size() == 0 ? 0 : dictionary_.size() - 1)));
+    const size_t encoded =
+        static_cast<size_t>(dictionary_.plain_bytes()) + present * bit_width / 8;
+    return encoded < page_plain_bytes_;
   }
 
   // Turns the open page's dictionary indices into PLAIN values.
@@ -494,9 +513,7 @@ class ColumnChunkWriter {
       bit_width = std::max(
           1, BitWidth(static_cast<uint32_t>(dictionary_.size() == 0 ? 0 : dictionary_.size() - 1)));
       // On the chunk's first page, keep the dictionary only if it beats PLAIN.
-      const size_t encoded =
-          static_cast<size_t>(dictionary_.plain_bytes()) + present * bit_width / 8;
-      if (dictionary_pages_ == 0 && encoded >= page_plain_bytes_) {
+      if (dictionary_pages_ == 0 && !DictionaryBeatsPlain(present)) {
         use_dictionary_ = false;
         ConvertPageToPlain();
         dictionary_.Clear();
