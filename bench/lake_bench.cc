@@ -3,7 +3,10 @@
 // thread — decode, buffer, Parquet encode, commit — and the figure is events per CPU-second
 // of that one thread. In the same run DuckDB (tests/lake/duckdb_copy.mjs) writes the same
 // rows as its own ZSTD Parquet for a size comparison, and our reader scans columns of the
-// written files. Usage: lake_bench [--events N] [--flush-bytes B] [--keep DIR]
+// written files. The writer's CPU is split into Poll (log reads, decoding, buffering) and
+// Flush (Parquet encoding, compression, file writes, commits); then the written rows are
+// encoded again by the Parquet writer alone, compressed and uncompressed, to split encoding
+// from ZSTD. Usage: lake_bench [--events N] [--flush-bytes B] [--zstd-level L] [--keep DIR]
 #include <sys/resource.h>
 #include <time.h>
 
@@ -59,11 +62,13 @@ int Fail(const std::string& what, const Status& st) {
 int main(int argc, char** argv) {
   int64_t events = 1'000'000;
   int64_t flush_bytes = 64ll << 20;
+  int zstd_level = lake::ParquetWriterOptions().zstd_level;
   std::string keep;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--events") events = std::atoll(argv[i + 1]);
     if (a == "--flush-bytes") flush_bytes = std::atoll(argv[i + 1]);
+    if (a == "--zstd-level") zstd_level = std::atoi(argv[i + 1]);
     if (a == "--keep") keep = argv[i + 1];
   }
   const fs::path work = keep.empty() ? fs::temp_directory_path() / fmt::format("lake_bench_{}", getpid())
@@ -144,11 +149,26 @@ int main(int argc, char** argv) {
   lake::BronzeWriterOptions options;
   options.lake_root = (work / "lake").string();
   options.flush_bytes = flush_bytes;
+  options.parquet.zstd_level = zstd_level;
   const double wall0 = WallSeconds(), cpu0 = ThreadCpuSeconds();
   const auto [user0, sys0] = ThreadUserSys();
   auto writer = lake::BronzeWriter::Open(log.get(), std::move(options));
   if (!writer.ok()) return Fail("open", writer.status());
-  if (Status st = (*writer)->CatchUp(); !st.ok()) return Fail("catch up", st);
+  // CatchUp's loop, by hand so that its two halves are timed apart: Poll returns once the
+  // buffers hold flush_bytes or the log has no more, and each Poll is followed by a Flush.
+  double poll_cpu = 0, flush_cpu = 0, flush_sys = 0;
+  for (;;) {
+    double c0 = ThreadCpuSeconds();
+    auto read = (*writer)->Poll();
+    poll_cpu += ThreadCpuSeconds() - c0;
+    if (!read.ok()) return Fail("poll", read.status());
+    c0 = ThreadCpuSeconds();
+    const double s0 = ThreadUserSys().second;
+    if (Status st = (*writer)->Flush(); !st.ok()) return Fail("flush", st);
+    flush_cpu += ThreadCpuSeconds() - c0;
+    flush_sys += ThreadUserSys().second - s0;
+    if (*read == 0) break;
+  }
   const double cpu = ThreadCpuSeconds() - cpu0, wall = WallSeconds() - wall0;
   const auto [user1, sys1] = ThreadUserSys();
   const auto stats = (*writer)->stats();
@@ -183,9 +203,12 @@ int main(int argc, char** argv) {
              cpu, wall, static_cast<double>(rows) / cpu);
   fmt::print("    user {:.3f} s ({:.0f} events/s), system {:.3f} s (page faults, file writes, fsync)\n",
              user1 - user0, static_cast<double>(rows) / (user1 - user0), sys1 - sys0);
-  fmt::print("    of which (measured apart): log reads {:.3f} s, EventFromJson {:.3f} s; the rest is\n"
-             "    buffering, Parquet encoding/compression and commits\n",
-             read_cpu, decode_cpu);
+  fmt::print("    Poll {:.3f} s: log reads {:.3f} s and EventFromJson {:.3f} s (measured apart), "
+             "buffering {:.3f} s\n",
+             poll_cpu, read_cpu, decode_cpu, poll_cpu - read_cpu - decode_cpu);
+  fmt::print("    Flush {:.3f} s (system {:.3f} s): Parquet encoding, ZSTD level {}, file writes, "
+             "fsync, commits\n",
+             flush_cpu, flush_sys, zstd_level);
 
   // DuckDB's ZSTD Parquet of the same rows.
   const std::string spec_path = (work / "duckdb_copy.json").string();
@@ -200,6 +223,48 @@ int main(int argc, char** argv) {
   } else {
     fmt::print("  size: tidemark {:.2f} MB; DuckDB comparison unavailable: {}{}\n", our_bytes / 1e6,
                duck.out, duck.err);
+  }
+
+  // The Parquet writer alone on the same rows (read back per file), with and without ZSTD.
+  {
+    std::vector<lake::ColumnBatch> batches;
+    for (const std::string& path : paths) {
+      auto reader = lake::ParquetReader::Open(path);
+      if (!reader.ok()) return Fail("open " + path, reader.status());
+      lake::ColumnBatch all((*reader)->schema());
+      for (int g = 0; g < (*reader)->num_row_groups(); ++g) {
+        auto part = (*reader)->ReadRowGroup(g);
+        if (!part.ok()) return Fail("read " + path, part.status());
+        for (size_t c = 0; c < all.num_columns(); ++c) {
+          all.column(c).AppendRange(part->column(c), 0, part->num_rows());
+        }
+      }
+      batches.push_back(std::move(all));
+    }
+    const fs::path alone = work / "writer_alone";
+    fs::create_directories(alone);
+    for (const bool compress : {true, false, true}) {
+      lake::ParquetWriterOptions po;
+      po.compression = compress ? lake::Compression::kZstd : lake::Compression::kUncompressed;
+      po.zstd_level = zstd_level;
+      po.buffers = lake::NewParquetWriterBuffers();  // reused from file to file, as in bronze
+      int64_t bytes = 0;
+      const double c0 = ThreadCpuSeconds(), s0 = ThreadUserSys().second;
+      for (size_t i = 0; i < batches.size(); ++i) {
+        auto w = lake::ParquetWriter::Open((alone / fmt::format("{}.parquet", i)).string(),
+                                           batches[i].schema(), po);
+        if (!w.ok()) return Fail("writer alone", w.status());
+        if (Status st = (*w)->Append(batches[i]); !st.ok()) return Fail("writer alone", st);
+        auto summary = (*w)->Close();
+        if (!summary.ok()) return Fail("writer alone", summary.status());
+        bytes += summary->file_bytes;
+      }
+      const double secs = ThreadCpuSeconds() - c0;
+      const double sys = ThreadUserSys().second - s0;
+      fmt::print("  Parquet writer alone, {}: {:.3f} s CPU (system {:.3f} s), {:.0f} rows/s, {:.2f} MB\n",
+                 compress ? fmt::format("ZSTD level {}", zstd_level) : std::string("uncompressed"),
+                 secs, sys, static_cast<double>(rows) / secs, bytes / 1e6);
+    }
   }
 
   // Column scans with our reader.

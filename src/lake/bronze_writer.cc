@@ -198,6 +198,9 @@ class BronzeWriter::Impl {
         clock_(options_.clock ? options_.clock : &SystemClock::Instance()),
         lag_(std::make_shared<LagState>()) {
     if (!options_.decoder) options_.decoder = NewCanonicalJsonDecoder();
+    // Every flush writes a file per table: reusing one set of writer buffers spares faulting
+    // in fresh memory for each.
+    if (!options_.parquet.buffers) options_.parquet.buffers = NewParquetWriterBuffers();
     if (!options_.metrics) {
       own_metrics_ = std::make_unique<MetricsRegistry>();
       options_.metrics = own_metrics_.get();

@@ -42,6 +42,8 @@ class StringDictionary {
   bool Insert(std::string_view value, uint32_t* index, bool* added = nullptr);
   // Forgets every entry but keeps the allocated memory for the next column chunk.
   void Clear();
+  // Changes the bound for later inserts (a dictionary reused by another writer).
+  void set_max_plain_bytes(int64_t max_plain_bytes) { max_plain_bytes_ = max_plain_bytes; }
 
   size_t size() const { return offsets_.size() - 1; }
   std::string_view at(size_t i) const {

@@ -141,6 +141,16 @@ struct ColumnStats {
 
 enum class Compression { kUncompressed, kZstd };
 
+// Page, dictionary and compression buffers (and the ZSTD context) that successive
+// ParquetWriters reuse. A process that writes file after file (the bronze writer: one per
+// table per flush) keeps this memory warm instead of faulting in fresh pages for every file
+// (in lake_bench that halved the bronze writer's flush CPU). The buffers keep their
+// high-water mark: about one row group of compressed pages plus one page per column. One
+// writer uses them at a time; a writer opened while another holds them allocates its own.
+// Thread-safe to share.
+class ParquetWriterBuffers;
+std::shared_ptr<ParquetWriterBuffers> NewParquetWriterBuffers();
+
 struct ParquetWriterOptions {
   Compression compression = Compression::kZstd;
   // Level 1: on event data it is ~1.5x faster than 3 and, with 1 MiB pages, no larger.
@@ -158,6 +168,8 @@ struct ParquetWriterOptions {
   // String statistics longer than this are truncated (see ColumnStats).
   size_t statistics_max_string_bytes = 64;
   std::vector<std::pair<std::string, std::string>> key_value_metadata;
+  // Null: every writer allocates its own buffers (see ParquetWriterBuffers).
+  std::shared_ptr<ParquetWriterBuffers> buffers;
 };
 
 // What a closed file holds: the table layer records it in snapshot metadata.

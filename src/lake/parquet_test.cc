@@ -392,6 +392,38 @@ TEST_F(ParquetTest, ZstdAndUncompressedFilesReadTheSame) {
   }
 }
 
+// Buffers shared by successive writers (of different schemas, some held while another
+// writer opens) must not change a byte of what is written.
+TEST_F(ParquetTest, SharedBuffersWriteTheSameFilesAsPrivateOnes) {
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const ColumnBatch wide = EveryTypeBatch(30'000);
+  ColumnBatch narrow(Schema{{{"label", ColumnType::kString, false, 1}}});
+  for (int i = 0; i < 5000; ++i) narrow.column(0).AppendString("l" + std::to_string(i % 3));
+  ParquetWriterOptions shared;
+  shared.buffers = NewParquetWriterBuffers();
+  shared.row_group_max_rows = 7000;  // several chunks per column, partial last pages
+  ParquetWriterOptions own = shared;
+  own.buffers = nullptr;
+  const ColumnBatch* batches[] = {&wide, &narrow, &wide};
+  for (int i = 0; i < 3; ++i) {
+    const std::string name = std::to_string(i);
+    Write(Path(name + ".own"), *batches[i], own);
+    Write(Path(name + ".shared"), *batches[i], shared);
+    EXPECT_EQ(slurp(Path(name + ".own")), slurp(Path(name + ".shared"))) << "file " << i;
+  }
+  // A writer opened while another holds the buffers allocates its own.
+  auto first = ParquetWriter::Open(Path("held.first"), wide.schema(), shared);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE((*first)->Append(wide).ok());
+  Write(Path("held.second"), wide, shared);
+  ASSERT_TRUE((*first)->Close().ok());
+  EXPECT_EQ(slurp(Path("0.own")), slurp(Path("held.first")));
+  EXPECT_EQ(slurp(Path("0.own")), slurp(Path("held.second")));
+}
+
 TEST_F(ParquetTest, LongStringStatisticsAreTruncatedToBounds) {
   Schema schema{{{"json", ColumnType::kString, false}}};
   ColumnBatch batch(schema);

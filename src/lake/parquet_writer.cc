@@ -6,6 +6,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -18,9 +19,39 @@
 
 namespace tidemark::lake {
 
+// The memory of one column chunk writer (see ColumnChunkWriter for what each holds).
+struct ColumnBuffers {
+  std::string pages;
+  std::string dictionary_page;
+  StringDictionary dictionary{0};
+  std::string page_values;
+  std::vector<uint32_t> page_indices;
+  std::vector<uint8_t> page_validity;
+  std::string page;
+};
+
+class ParquetWriterBuffers {
+ public:
+  ~ParquetWriterBuffers() {
+    if (cctx != nullptr) ZSTD_freeCCtx(cctx);
+  }
+
+  std::atomic<bool> in_use{false};
+  std::vector<std::unique_ptr<ColumnBuffers>> columns;  // grown to the widest schema seen
+  ZSTD_CCtx* cctx = nullptr;
+  std::string compressed, header;
+};
+
+std::shared_ptr<ParquetWriterBuffers> NewParquetWriterBuffers() {
+  return std::make_shared<ParquetWriterBuffers>();
+}
+
 namespace {
 
 constexpr char kMagic[4] = {'P', 'A', 'R', '1'};
+// Values of a chunk's first page after which a dictionary that does not beat PLAIN so far
+// is given up (ColumnChunkWriter::AppendStrings).
+constexpr size_t kDictionaryProbeValues = 4096;
 constexpr const char* kCreatedBy = "tidemark version 0.1.0 (lake parquet writer)";
 
 pq::SchemaElement LeafElement(const Field& f) {
@@ -88,19 +119,18 @@ void AppendRaw(T v, std::string* out) {
 }
 
 // Compresses page bodies and frames them with their Thrift page header. Shared by the column
-// writers of one file; owns the ZSTD context and scratch buffers.
+// writers of one file; uses the ZSTD context and scratch buffers of the file's buffers.
 class PageEmitter {
  public:
   PageEmitter(const std::string& path, Compression compression, int level)
       : path_(path), compression_(compression), level_(level) {}
-  ~PageEmitter() {
-    if (cctx_ != nullptr) ZSTD_freeCCtx(cctx_);
-  }
 
-  Status Init() {
-    if (compression_ == Compression::kZstd) {
-      cctx_ = ZSTD_createCCtx();
-      if (cctx_ == nullptr) return Status::ResourceExhausted("ZSTD_createCCtx failed");
+  // buffers must outlive the emitter.
+  Status Init(ParquetWriterBuffers* buffers) {
+    buffers_ = buffers;
+    if (compression_ == Compression::kZstd && buffers_->cctx == nullptr) {
+      buffers_->cctx = ZSTD_createCCtx();
+      if (buffers_->cctx == nullptr) return Status::ResourceExhausted("ZSTD_createCCtx failed");
     }
     return Status::Ok();
   }
@@ -116,24 +146,26 @@ class PageEmitter {
       return Status::ResourceExhausted(path_ + ": page larger than 2 GiB");
     }
     std::string_view stored = body;
+    std::string& compressed = buffers_->compressed;
+    std::string& header_bytes = buffers_->header;
     if (compression_ == Compression::kZstd) {
       const size_t bound = ZSTD_compressBound(body.size());
-      if (compressed_.size() < bound) compressed_.resize(bound);
-      const size_t n = ZSTD_compressCCtx(cctx_, compressed_.data(), compressed_.size(), body.data(),
-                                         body.size(), level_);
+      if (compressed.size() < bound) compressed.resize(bound);
+      const size_t n = ZSTD_compressCCtx(buffers_->cctx, compressed.data(), compressed.size(),
+                                         body.data(), body.size(), level_);
       if (ZSTD_isError(n)) {
         return Status::Internal(path_ + ": ZSTD compression failed: " + ZSTD_getErrorName(n));
       }
-      stored = std::string_view(compressed_.data(), n);
+      stored = std::string_view(compressed.data(), n);
     }
     header.uncompressed_page_size = static_cast<int32_t>(body.size());
     header.compressed_page_size = static_cast<int32_t>(stored.size());
-    header_.clear();
-    pq::SerializePageHeader(header, &header_);
-    out->append(header_);
+    header_bytes.clear();
+    pq::SerializePageHeader(header, &header_bytes);
+    out->append(header_bytes);
     out->append(stored);
-    meta->total_uncompressed_size += static_cast<int64_t>(header_.size() + body.size());
-    meta->total_compressed_size += static_cast<int64_t>(header_.size() + stored.size());
+    meta->total_uncompressed_size += static_cast<int64_t>(header_bytes.size() + body.size());
+    meta->total_compressed_size += static_cast<int64_t>(header_bytes.size() + stored.size());
     return Status::Ok();
   }
 
@@ -141,23 +173,33 @@ class PageEmitter {
   const std::string& path_;
   const Compression compression_;
   const int level_;
-  ZSTD_CCtx* cctx_ = nullptr;
-  std::string compressed_, header_;
+  ParquetWriterBuffers* buffers_ = nullptr;
 };
 
 // Encodes one column of the open row group as values arrive: values go into the current
 // page, a full page is encoded and compressed at once, and only compressed pages wait for
 // the row group to end. Strings start dictionary-encoded; the dictionary is dropped when the
-// first page shows it does not pay off, or when it passes dictionary_max_bytes (pages
+// first page shows it does not pay off (after kDictionaryProbeValues values, and when the page
+// is full), or when it passes dictionary_max_bytes (pages
 // already written keep it, the rest of the chunk is PLAIN, as the spec allows). Buffers are
-// reused from chunk to chunk. Owned by the file writer; not thread-safe.
+// reused from chunk to chunk (and from file to file when the options share
+// ParquetWriterBuffers). Owned by the file writer; not thread-safe.
 class ColumnChunkWriter {
  public:
-  ColumnChunkWriter(const Field& field, const ParquetWriterOptions& options, PageEmitter* emitter)
+  // buffers and emitter must outlive the writer.
+  ColumnChunkWriter(const Field& field, const ParquetWriterOptions& options, PageEmitter* emitter,
+                    ColumnBuffers* buffers)
       : field_(field),
         options_(options),
         emitter_(emitter),
-        dictionary_(options.dictionary_max_bytes) {
+        pages_(buffers->pages),
+        dictionary_page_(buffers->dictionary_page),
+        dictionary_(buffers->dictionary),
+        page_values_(buffers->page_values),
+        page_indices_(buffers->page_indices),
+        page_validity_(buffers->page_validity),
+        page_(buffers->page) {
+    dictionary_.set_max_plain_bytes(options.dictionary_max_bytes);
     Reset();
   }
 
@@ -402,6 +444,12 @@ class ColumnChunkWriter {
         if (dictionary_.Insert(v, &index, &added)) {
           page_indices_.push_back(index);
           if (added) UpdateMinMax(v);
+          // A high-cardinality column shows itself early: give up the dictionary after a
+          // probe instead of hashing a whole first page into it and converting it back.
+          if (dictionary_pages_ == 0 && page_indices_.size() == kDictionaryProbeValues &&
+              !DictionaryBeatsPlain(page_indices_.size())) {
+            AbandonDictionary();
+          }
           continue;
         }
         AbandonDictionary();
@@ -411,6 +459,15 @@ class ColumnChunkWriter {
       UpdateMinMax(v);
     }
     return i - row;
+  }
+
+  // Whether the dictionary plus `present` indices is smaller than the open page in PLAIN.
+  bool DictionaryBeatsPlain(size_t present) const {
+    const int bit_width = std::max(
+        1, BitWidth(static_cast<uint32_t>(dictionary_.size() == 0 ? 0 : dictionary_.size() - 1)));
+    const size_t encoded =
+        static_cast<size_t>(dictionary_.plain_bytes()) + present * bit_width / 8;
+    return encoded < page_plain_bytes_;
   }
 
   // Turns the open page's dictionary indices into PLAIN values.
@@ -444,7 +501,8 @@ class ColumnChunkWriter {
     if (dictionary_page && pending_dictionary_flush_) {
       // Values after the overflow are PLAIN in page_values_ while the earlier ones are
       // indices: put all of this page's values in PLAIN form, in row order.
-      std::string tail = std::move(page_values_);
+      std::string tail;
+      tail.swap(page_values_);
       ConvertPageToPlain();
       page_values_.append(tail);
       dictionary_page = false;
@@ -455,9 +513,7 @@ class ColumnChunkWriter {
       bit_width = std::max(
           1, BitWidth(static_cast<uint32_t>(dictionary_.size() == 0 ? 0 : dictionary_.size() - 1)));
       // On the chunk's first page, keep the dictionary only if it beats PLAIN.
-      const size_t encoded =
-          static_cast<size_t>(dictionary_.plain_bytes()) + present * bit_width / 8;
-      if (dictionary_pages_ == 0 && encoded >= page_plain_bytes_) {
+      if (dictionary_pages_ == 0 && !DictionaryBeatsPlain(present)) {
         use_dictionary_ = false;
         ConvertPageToPlain();
         dictionary_.Clear();
@@ -519,9 +575,10 @@ class ColumnChunkWriter {
   PageEmitter* emitter_;
 
   pq::ColumnMetaData meta_;
-  std::string pages_;            // encoded data pages of the open chunk
-  std::string dictionary_page_;  // built by Finish
-  StringDictionary dictionary_;
+  // The buffers below live in ColumnBuffers, which may outlast this writer.
+  std::string& pages_;            // encoded data pages of the open chunk
+  std::string& dictionary_page_;  // built by Finish
+  StringDictionary& dictionary_;
   bool use_dictionary_ = false;
   bool pending_dictionary_flush_ = false;
   size_t dictionary_pages_ = 0;  // data pages written with the dictionary
@@ -529,12 +586,12 @@ class ColumnChunkWriter {
   size_t null_count_ = 0;
 
   // The open page.
-  std::string page_values_;  // PLAIN values (booleans one byte each until flushed)
-  std::vector<uint32_t> page_indices_;
-  std::vector<uint8_t> page_validity_;
+  std::string& page_values_;  // PLAIN values (booleans one byte each until flushed)
+  std::vector<uint32_t>& page_indices_;
+  std::vector<uint8_t>& page_validity_;
   size_t page_rows_ = 0;
   size_t page_plain_bytes_ = 0;
-  std::string page_;  // scratch: the page body being emitted
+  std::string& page_;  // scratch: the page body being emitted
 
   bool has_minmax_ = false;
   int64_t int_min_ = 0, int_max_ = 0;
@@ -554,6 +611,8 @@ class ParquetWriter::Impl {
 
   ~Impl() {
     if (fd_ >= 0) ::close(fd_);
+    columns_.clear();
+    if (shared_buffers_) buffers_->in_use.store(false, std::memory_order_release);
   }
 
   Status Open() {
@@ -574,7 +633,16 @@ class ParquetWriter::Impl {
                                      ": row group and page bounds must be positive "
                                      "(and row groups at most 2^31-1 rows)");
     }
-    RETURN_IF_ERROR(emitter_.Init());
+    if (options_.buffers && !options_.buffers->in_use.exchange(true, std::memory_order_acquire)) {
+      buffers_ = options_.buffers;
+      shared_buffers_ = true;
+    } else {
+      buffers_ = NewParquetWriterBuffers();
+    }
+    while (buffers_->columns.size() < schema_.fields.size()) {
+      buffers_->columns.push_back(std::make_unique<ColumnBuffers>());
+    }
+    RETURN_IF_ERROR(emitter_.Init(buffers_.get()));
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) return ErrnoStatus("open(" + path_ + ")", errno);
     meta_.schema.reserve(schema_.fields.size() + 1);
@@ -584,7 +652,8 @@ class ParquetWriter::Impl {
     meta_.schema.push_back(root);
     for (const Field& f : schema_.fields) {
       meta_.schema.push_back(LeafElement(f));
-      columns_.push_back(std::make_unique<ColumnChunkWriter>(f, options_, &emitter_));
+      columns_.push_back(std::make_unique<ColumnChunkWriter>(
+          f, options_, &emitter_, buffers_->columns[columns_.size()].get()));
     }
     merged_.resize(schema_.fields.size());
     merged_complete_.assign(schema_.fields.size(), true);
@@ -769,6 +838,8 @@ class ParquetWriter::Impl {
   const std::string path_;
   const Schema schema_;
   const ParquetWriterOptions options_;
+  std::shared_ptr<ParquetWriterBuffers> buffers_;
+  bool shared_buffers_ = false;  // buffers_ is options_.buffers, held until destruction
   PageEmitter emitter_;
   std::vector<std::unique_ptr<ColumnChunkWriter>> columns_;
   int fd_ = -1;
