@@ -26,7 +26,9 @@
 
 #include "cli/http_client.h"
 #include "cli/loadgen.h"
+#include "common/files.h"
 #include "common/subprocess.h"
+#include "event/json_writer.h"
 
 namespace {
 
@@ -104,20 +106,48 @@ std::string Trim(std::string s) {
   return s;
 }
 
-// Runs one load shape against a fresh server and data directory.
+// Registers schemas/loadgen/<type>.avsc as <type>-value on a running server's registry.
+void RegisterLoadgenSchemas(uint16_t registry_port, const std::string& key) {
+  const fs::path dir = fs::path(TIDEMARK_SOURCE_DIR) / "schemas" / "loadgen";
+  HttpConnection conn("127.0.0.1", registry_port);
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".avsc") continue;
+    auto text = tidemark::ReadFileToString(entry.path().string());
+    std::string body = "{\"schema\":";
+    tidemark::event::AppendJsonString(&body, text.ok() ? *text : "");
+    body += "}";
+    auto r = conn.Request("POST", "/subjects/" + entry.path().stem().string() + "-value/versions", body,
+                          {{"Authorization", "Bearer " + key},
+                           {"Content-Type", "application/vnd.schemaregistry.v1+json"}});
+    if (!r.ok() || r->status != 200) {
+      std::fprintf(stderr, "registering %s failed: %s\n", entry.path().c_str(),
+                   r.ok() ? r->body.c_str() : r.status().ToString().c_str());
+      std::exit(1);
+    }
+  }
+}
+
+// Runs one load shape against a fresh server and data directory. With register_schemas the
+// loadgen event types get their schemas before the load (typed validation, PII masking of
+// context.ip); without, every type is encoded with the generic schema, or not at all when
+// extra_sets turn schema.enabled off.
 ShapeResult RunShape(const std::string& bin, const std::string& name, const fs::path& work, int batch,
-                     int connections, int64_t events, const std::vector<std::string>& extra_sets) {
+                     int connections, int64_t events, const std::vector<std::string>& extra_sets,
+                     bool register_schemas = false) {
   ShapeResult result{name, {}, 0, {}, 0};
   std::string file_name = name;  // "bulk/full" -> "bulk-full"
   std::replace(file_name.begin(), file_name.end(), '/', '-');
   fs::path data = work / ("tidemark-" + file_name);
   fs::remove_all(data);
   std::string key = Trim(tidemark::RunCommand({bin, "keys", "create", "--data", data.string(),
-                                               "--source", "bench", "--platform", "web", "--scopes", "write"})
+                                               "--source", "bench", "--platform", "web", "--scopes",
+                                               "write,admin"})
                              .out);
   uint16_t port = PickPort(20000);
+  uint16_t registry_port = PickPort(23000);
   std::vector<std::string> argv = {bin, "serve", "--data", data.string(), "--listen",
-                                   "127.0.0.1:" + std::to_string(port), "--registry-listen", "127.0.0.1:0"};
+                                   "127.0.0.1:" + std::to_string(port), "--registry-listen",
+                                   "127.0.0.1:" + std::to_string(registry_port)};
   for (const auto& s : extra_sets) {
     argv.push_back("--set");
     argv.push_back(s);
@@ -133,6 +163,7 @@ ShapeResult RunShape(const std::string& bin, const std::string& name, const fs::
     if (r.ok() && r->status == 200) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  if (register_schemas) RegisterLoadgenSchemas(registry_port, key);
   LoadgenOptions o;
   o.url = "http://127.0.0.1:" + std::to_string(port);
   o.key = key;
@@ -271,6 +302,7 @@ int main(int argc, char** argv) {
   bool clickhouse = true;
   int repeat = 1;
   std::string variant = "both";
+  bool schema_ratio = false;
   std::string bin = TIDEMARK_BIN;
   std::vector<std::string> shapes = {"bulk", "sdk"};
   std::vector<std::string> extra;
@@ -283,13 +315,16 @@ int main(int argc, char** argv) {
     else if (a == "--shape" && i + 1 < argc) shapes = {argv[++i]};
     else if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::stoi(argv[++i]));
     else if (a == "--bin" && i + 1 < argc) bin = argv[++i];
+    else if (a == "--schema-ratio") schema_ratio = true;
     else {
       std::fprintf(stderr,
                    "usage: ingest_bench [--events N] [--no-clickhouse] [--set KEY=VALUE]...\n"
                    "                    [--variant full|ingest|both] [--shape bulk|sdk] [--repeat N]\n"
-                   "                    [--bin PATH-TO-TIDEMARK]\n"
+                   "                    [--bin PATH-TO-TIDEMARK] [--schema-ratio]\n"
                    "  full: the whole serve pipeline; ingest: stream.enabled=false, lake.enabled=false.\n"
-                   "  --repeat runs every (variant, shape) N times, interleaved, and prints medians.\n");
+                   "  --repeat runs every (variant, shape) N times, interleaved, and prints medians.\n"
+                   "  --schema-ratio: ingest only, per shape: registered schemas (validation, PII masking,\n"
+                   "  Avro) against schema.enabled=false (canonical JSON), interleaved, and the ratio.\n");
       return 2;
     }
   }
@@ -323,6 +358,32 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
+  }
+  if (schema_ratio) {
+    // The gateway's cost of schemas, so the consumers are off in both arms.
+    std::vector<std::string> off = extra, on = extra;
+    for (auto* sets : {&off, &on}) {
+      sets->push_back("stream.enabled=false");
+      sets->push_back("lake.enabled=false");
+    }
+    off.push_back("schema.enabled=false");
+    for (const std::string& shape : shapes) {
+      const int batch = shape == "bulk" ? 1000 : 50, connections = shape == "bulk" ? 4 : 32;
+      std::vector<double> with, without;
+      for (int k = 0; k < repeat; ++k) {
+        ShapeResult a = RunShape(bin, shape + "/json", work, batch, connections, events, off);
+        Print(a);
+        ShapeResult b = RunShape(bin, shape + "/avro", work, batch, connections, events, on, true);
+        Print(b);
+        without.push_back(a.summary.events_per_second);
+        with.push_back(b.summary.events_per_second);
+      }
+      const double ratio = Median(with) / std::max(1.0, Median(without));
+      std::printf("schema ratio %s: validation+masking+Avro %.0f events/s vs off %.0f events/s (medians of %d): %.3f\n",
+                  shape.c_str(), Median(with), Median(without), repeat, ratio);
+    }
+    fs::remove_all(work);
+    return 0;
   }
   std::map<std::string, std::vector<double>> rates;
   double bulk_rate = 0;

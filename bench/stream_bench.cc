@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
     tidemark::stream::StreamEvent event;
     uint64_t decoded = 0;
     double cpu_start = ThreadCpuSeconds();
-    for (const auto& r : records) decoded += decoder->Decode(r.value, r.timestamp_ms, &event).ok();
+    for (const auto& r : records) decoded += decoder->Decode(r, &event).ok();
     decode_cpu.push_back(ThreadCpuSeconds() - cpu_start);
     if (decoded != records.size()) fmt::print(stderr, "decode-only pass: {} undecodable\n", records.size() - decoded);
 
@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
     std::string ahead[3];  // ids of records i .. i+2: decoded two records ahead, as Prefetch runs
     cpu_start = ThreadCpuSeconds();
     for (size_t i = 0; i < records.size() + 2; ++i) {
-      if (i < records.size() && decoder->Decode(records[i].value, records[i].timestamp_ms, &event).ok()) {
+      if (i < records.size() && decoder->Decode(records[i], &event).ok()) {
         ahead[i % 3].assign(event.event_id);
         dedup.Prefetch(ahead[i % 3]);
       }
