@@ -1,10 +1,14 @@
-// Stream-stage benchmark: replays 1,000,000 loadgen-like canonical events (~460 bytes, ~5 %
+// Stream-stage benchmark: replays 1,000,000 loadgen-like events (~460 bytes of JSON, ~5 %
 // retried duplicates, ~1.5 % out of order of which a third beyond the allowed lateness)
 // through decode, dedup, enrichment, windows and sessions on one thread — the work of one
 // partition task, without the log — and prints events/s, dedup state bytes per live id and
 // peak RSS. Events are generated before timing starts.
 //
-//   stream_bench [--events N] [--users N] [--ids uuid|loadgen] [--repeat N]
+//   stream_bench [--events N] [--users N] [--ids uuid|loadgen] [--repeat N] [--format avro|json]
+//
+// --format avro (default) encodes the events as the gateway writes them into the log:
+// Confluent-framed Avro through the registry's ingest encoder, one typed schema per event
+// type; --format json gives the canonical JSON of schema.enabled = false.
 //
 // --repeat N runs the timed part N times (a fresh processor each time) and reports the
 // median. Decode-only and decode+dedup passes over the same records follow, so the cost of
@@ -21,10 +25,13 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <simdjson.h>
 
 #include <unistd.h>
 
@@ -33,7 +40,12 @@
 
 #include "common/hashing.h"
 #include "event/event.h"
+#include "event/event_parser.h"
+#include "gateway/event_encoder.h"
 #include "log/log.h"
+#include "log/memory_log.h"
+#include "schema/ingest_encoder.h"
+#include "schema/registry.h"
 #include "stream/partition_processor.h"
 
 namespace {
@@ -54,6 +66,27 @@ const Profile kProfiles[] = {
     {"android", "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36", "mobile"},
 };
 const char* kTypes[] = {"page_view", "page_view", "screen_view", "click", "add_to_cart", "purchase", "experiment_exposure"};
+
+// The bench's event types as a typed schema: the envelope, context (ip masked) and the
+// properties both shapes of event carry.
+constexpr const char* kBenchSchema = R"({"type":"record","name":"BenchEvent","namespace":"tidemark.bench","fields":[
+{"name":"event_id","type":"string"},{"name":"event_type","type":"string"},
+{"name":"timestamp","type":{"type":"long","logicalType":"timestamp-millis"}},
+{"name":"user_id","type":["null","string"],"default":null},
+{"name":"session_id","type":["null","string"],"default":null},
+{"name":"platform","type":["null","string"],"default":null},
+{"name":"context","default":{},"type":{"type":"record","name":"Context","fields":[
+ {"name":"ip","type":["null","string"],"default":null,"pii":"truncate_ip"},
+ {"name":"user_agent","type":["null","string"],"default":null},
+ {"name":"locale","type":["null","string"],"default":null},
+ {"name":"device_type","type":["null","string"],"default":null},
+ {"name":"app_version","type":["null","string"],"default":null}]}},
+{"name":"properties","default":{},"type":{"type":"record","name":"Properties","fields":[
+ {"name":"url","type":["null","string"],"default":null},
+ {"name":"duration_ms","type":["null","long"],"default":null},
+ {"name":"order_id","type":["null","string"],"default":null},
+ {"name":"revenue","type":["null","double"],"default":null},
+ {"name":"items","type":["null","int"],"default":null}]}}]})";
 const char* kVersions[] = {"4.12.0", "4.12.1", "4.13.0", "5.0.0"};
 const char* kLocales[] = {"en-US", "en-GB", "de-DE", "fr-FR", "ja-JP"};
 
@@ -97,13 +130,39 @@ std::string Uuid(std::mt19937_64& rng) {
 int main(int argc, char** argv) {
   int64_t n = 1'000'000, users = 50'000;
   std::string ids = "loadgen";
+  std::string format = "avro";
   int repeat = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--events")) n = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--users")) users = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--ids")) ids = argv[i + 1];
     else if (!std::strcmp(argv[i], "--repeat")) repeat = std::max(1, std::atoi(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--format")) format = argv[i + 1];
   }
+  if (format != "avro" && format != "json") {
+    fmt::print(stderr, "--format must be avro (as the gateway writes by default) or json\n");
+    return 2;
+  }
+  // Avro values as the gateway writes them: each type registered with a typed schema
+  // (context.ip masked), events encoded by the registry's ingest encoder.
+  std::unique_ptr<tidemark::log::Log> schema_log = tidemark::log::NewMemoryLog();
+  std::unique_ptr<tidemark::schema::Registry> registry;
+  std::unique_ptr<tidemark::gateway::EventEncoder> encoder;
+  if (format == "avro") {
+    registry = tidemark::schema::Registry::Open(*schema_log).value();
+    for (const char* type : kTypes) {
+      auto registered = registry->Register(std::string(type) + "-value", kBenchSchema);
+      if (!registered.ok()) {
+        fmt::print(stderr, "register {}: {}\n", type, registered.status().ToString());
+        return 1;
+      }
+    }
+    tidemark::schema::IngestEncoderOptions encoder_options;
+    encoder_options.pii_hash_secret = "bench";
+    encoder = tidemark::schema::NewIngestEncoder(*registry, encoder_options).value();
+  }
+  simdjson::dom::parser json_parser;
+  tidemark::event::JsonBuffer scratch;
 
   // ---- generate (not timed) ----
   std::mt19937_64 rng(1);
@@ -117,7 +176,7 @@ int main(int argc, char** argv) {
     const int64_t now = t0 + span * i / n;
     if (i > 1000 && rng() % 100 < 5) {  // a retry of a recent event, received again now
       const auto& orig = records[records.size() - 1 - rng() % 1000];
-      records.push_back({i, now + 1500, orig.key, orig.value});
+      records.push_back({i, now + 1500, orig.key, orig.value, orig.headers});
       bytes += orig.value.size();
       ++dups;
       continue;
@@ -154,6 +213,26 @@ int main(int argc, char** argv) {
           R"({{"url":"https://shop.example.com/p/{}","duration_ms":{}}})", item, 200 + rng() % 30000);
     }
     std::string json = tidemark::event::EventToJson(e);
+    if (encoder) {
+      tidemark::log::Record record{e.user_id, {}, now};
+      simdjson::dom::element raw = json_parser.parse(json).value();
+      tidemark::event::IngestContext ctx;
+      ctx.received_at_ms = now;
+      ctx.source = e.source;
+      ctx.default_platform = e.platform;
+      scratch.Clear();
+      tidemark::event::NormalizeOutcome checked =
+          tidemark::event::NormalizeEvent(raw, ctx, tidemark::event::EventLimits{}, &scratch);
+      std::optional<tidemark::event::EventError> error =
+          checked.ok() ? encoder->Encode({raw, &checked, e.source, {}, false}, &record) : checked.error;
+      if (error) {
+        fmt::print(stderr, "encode: {}\n", error->message);
+        return 1;
+      }
+      bytes += record.value.size();
+      records.push_back({i, now, std::move(record.key), std::move(record.value), std::move(record.headers)});
+      continue;
+    }
     bytes += json.size();
     records.push_back({i, now, e.user_id, std::move(json)});
   }
@@ -177,7 +256,7 @@ int main(int argc, char** argv) {
   for (int rep = 0; rep < repeat; ++rep) {
     processor.reset();
     processor = std::make_unique<PartitionProcessor>(options, "user-events", 0, PartitionProcessor::Mode::kEvents,
-                                                     tidemark::stream::NewJsonEventDecoder(options.numeric_properties));
+                                                     tidemark::stream::NewLogEventDecoder(registry.get(), options.numeric_properties));
     sink = NullSink();
     std::fill(std::begin(outcome), std::end(outcome), 0);
     const double cpu_start = ThreadCpuSeconds();
@@ -206,7 +285,7 @@ int main(int argc, char** argv) {
   // the total the value format costs and how much the operators do.
   std::vector<double> decode_cpu, dedup_cpu;
   for (int rep = 0; rep < repeat; ++rep) {
-    auto decoder = tidemark::stream::NewJsonEventDecoder(options.numeric_properties);
+    auto decoder = tidemark::stream::NewLogEventDecoder(registry.get(), options.numeric_properties);
     tidemark::stream::StreamEvent event;
     uint64_t decoded = 0;
     double cpu_start = ThreadCpuSeconds();

@@ -75,12 +75,13 @@ TEST(SchemaRegistryTest, SchemaCommandsRegisterListShowCheckThroughTheRestApi) {
   };
 
   // page_view v1..v3 evolve compatibly.
+  // Schema id 1 is the generic schema, which serve registers at start.
   for (int v = 1; v <= 3; ++v) {
     auto r = Schema(with({"register", "--event-type", "page_view", "--file",
                           kSchemas + "/page_view/v" + std::to_string(v) + ".avsc"}, at));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "registered page_view-value version " + std::to_string(v) + ", schema id " +
-                         std::to_string(v) + "\n");
+                         std::to_string(v + 1) + "\n");
   }
 
   // The breaking v4: check says why, register is refused with the registry's 409.
@@ -130,11 +131,11 @@ TEST(SchemaRegistryTest, SchemaCommandsRegisterListShowCheckThroughTheRestApi) {
   auto v2 = Schema(with({"show", "--event-type", "page_view", "--version", "2"}, at));
   ASSERT_EQ(v2.exit_code, 0) << v2.err;
   EXPECT_EQ(v2.out, FileText(kSchemas + "/page_view/v2.avsc")) << "the text as registered";
-  EXPECT_EQ(v2.err, "page_view-value version 2, schema id 2\n");
-  auto by_id = Schema(with({"show", "--id", "3"}, at));
+  EXPECT_EQ(v2.err, "page_view-value version 2, schema id 3\n");
+  auto by_id = Schema(with({"show", "--id", "4"}, at));
   ASSERT_EQ(by_id.exit_code, 0) << by_id.err;
   EXPECT_EQ(Minified(by_id.out), Minified(FileText(kSchemas + "/page_view/v3.avsc")));
-  EXPECT_EQ(by_id.err, "schema id 3: page_view-value version 3\n");
+  EXPECT_EQ(by_id.err, "schema id 4: page_view-value version 3\n");
   auto latest = Schema(with({"show", "--subject", "click-value"}, at));
   EXPECT_EQ(Minified(latest.out), Minified(FileText(kSchemas + "/loadgen/click.avsc")));
 
