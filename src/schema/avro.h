@@ -170,6 +170,41 @@ void AppendMaskedJson(const AvroSchema& schema, simdjson::dom::element value,
 // errors give the byte offset and field path.
 Result<std::string> DecodeToJson(const AvroSchema& schema, std::string_view avro);
 
+// One value of a flat decode (ResolvingDecoder::DecodeFlat). Views point into the datum or
+// into the decoder's scratch buffer and live until the visitor returns.
+struct FlatValue {
+  enum class Kind : uint8_t {
+    kNull,
+    kBoolean,
+    kLong,    // int and long (timestamps included)
+    kDouble,  // float and double
+    kString,  // string (valid UTF-8) and enum symbols
+    kJson,    // compact JSON text: records, arrays, maps, bytes and fixed (as JSON strings),
+              // and the value a "json" string holds
+  };
+  Kind kind = Kind::kNull;
+  bool boolean = false;
+  int64_t integer = 0;
+  double number = 0;
+  std::string_view text;
+};
+
+// Receives the values of a flat decode: the fields of the reader's root record, and the
+// members of those record fields the visitor chooses to expand, one level deep.
+class FlatVisitor {
+ public:
+  virtual ~FlatVisitor() = default;
+  // Whether the record held by root field `field` is reported member by member rather
+  // than as one kJson value. Asked once per field per datum.
+  virtual bool Expand(int field) = 0;
+  // `field` indexes the reader root record's fields; `member` is -1 for the field's own
+  // value, else the index of a field of the (expanded) record it holds, and `name` is the
+  // reader's name of whichever of the two this is. Fields come in the writer's order,
+  // then the reader-only ones with their defaults (a record default as one kJson value,
+  // even for an expanded field).
+  virtual void Value(int field, int member, std::string_view name, const FlatValue& value) = 0;
+};
+
 // Reads data written with one schema as another (Avro specification, "Schema Resolution"):
 // promotions int→long→float→double and string↔bytes, reader fields absent from the writer
 // take their defaults, writer fields absent from the reader are skipped, field and type
@@ -183,6 +218,11 @@ class ResolvingDecoder {
   ~ResolvingDecoder();
   // Appends the reader-shaped JSON of one datum to *out.
   Status DecodeToJson(std::string_view avro, std::string* out) const;
+  // The same datum as values handed to `visitor`, without building the JSON of the
+  // scalars: the consumers' fast path. The reader's root must be a record. `scratch`
+  // holds kJson texts (reused; its contents are undefined afterwards). Values already
+  // visited stand when a later part of the datum turns out corrupt.
+  Status DecodeFlat(std::string_view avro, FlatVisitor& visitor, std::string* scratch) const;
   const AvroSchema& writer() const { return *writer_; }
   const AvroSchema& reader() const { return *reader_; }
 

@@ -1,4 +1,6 @@
 // Builds resolution plans and decodes Avro binary by following them.
+#include <cstring>
+
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -200,6 +202,7 @@ class PlanBuilder {
         internal::AppendJsonString(rf.name, &step.key);
         step.key += ':';
       }
+      plan->step_fields.push_back(step.plan ? ri : -1);
       plan->steps.push_back(std::move(step));
     }
     for (size_t i = 0; i < r.fields.size(); ++i) {
@@ -216,6 +219,62 @@ class PlanBuilder {
       piece += ':';
       piece += rf.default_json;
       plan->defaults.push_back(std::move(piece));
+      plan->flat_defaults.push_back(FlatDefaultOf(static_cast<int>(i), rf));
+    }
+  }
+
+  // A reader-only field's default as DecodeFlat reports it: typed by the reader's type (a
+  // union's default belongs to its first branch).
+  static Plan::FlatDefault FlatDefaultOf(int index, const AvroField& rf) {
+    Plan::FlatDefault d;
+    d.field = index;
+    const AvroNode* type = rf.type;
+    if (type->type == AvroType::kUnion && !type->branches.empty()) type = type->branches.front();
+    simdjson::dom::parser parser;
+    simdjson::dom::element value;
+    if (parser.parse(rf.default_json).get(value) != simdjson::SUCCESS) {
+      d.value.kind = FlatValue::Kind::kJson;  // not reached: defaults are checked when parsed
+      d.text = rf.default_json;
+      return d;
+    }
+    using simdjson::dom::element_type;
+    std::string_view text;
+    switch (value.type()) {
+      case element_type::NULL_VALUE:
+        d.value.kind = FlatValue::Kind::kNull;
+        return d;
+      case element_type::BOOL:
+        d.value.kind = FlatValue::Kind::kBoolean;
+        d.value.boolean = value.get_bool().value();
+        return d;
+      case element_type::INT64:
+      case element_type::UINT64:
+      case element_type::DOUBLE:
+        if (type->type == AvroType::kInt || type->type == AvroType::kLong) {
+          d.value.kind = FlatValue::Kind::kLong;
+          d.value.integer = value.is_int64() ? value.get_int64().value() : 0;
+        } else {
+          d.value.kind = FlatValue::Kind::kDouble;
+          d.value.number = value.get_double().value();
+        }
+        return d;
+      case element_type::STRING:
+        text = value.get_string().value();
+        if (type->type == AvroType::kString && type->logical == LogicalType::kJson) {
+          d.value.kind = FlatValue::Kind::kJson;  // the JSON text the string holds
+        } else if (type->type == AvroType::kString || type->type == AvroType::kEnum) {
+          d.value.kind = FlatValue::Kind::kString;
+        } else {
+          d.value.kind = FlatValue::Kind::kJson;  // bytes, fixed: as JSON strings
+          d.text = rf.default_json;
+          return d;
+        }
+        d.text.assign(text);
+        return d;
+      default:
+        d.value.kind = FlatValue::Kind::kJson;
+        d.text = rf.default_json;
+        return d;
     }
   }
 
@@ -227,6 +286,21 @@ class PlanBuilder {
   int soft_depth_ = 0;
 };
 
+// Whether s is valid UTF-8. ASCII, the common case, is checked here 8 bytes at a time;
+// only text with a high bit set goes to simdjson's validator (a call that costs more than
+// the check itself for the short strings of an event).
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  uint64_t high = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    high |= word;
+  }
+  for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
+  return (high & 0x8080808080808080ULL) == 0 || simdjson::validate_utf8(s.data(), s.size());
+}
+
 constexpr int kMaxDecodeDepth = 128;
 constexpr int64_t kMaxItems = int64_t{1} << 26;
 
@@ -237,13 +311,179 @@ class PlanDecoder {
 
   Status Run(const Plan& root) {
     RETURN_IF_ERROR(Decode(root, 0));
+    return CheckEnd();
+  }
+
+  // DecodeFlat: the root record's fields, and the members of expanded record fields, as
+  // FlatValues; complex values as JSON in *out_ (the scratch buffer).
+  Status RunFlat(const Plan& root, FlatVisitor& visitor) {
+    const Plan* p = &root;
+    RETURN_IF_ERROR(Concrete(&p));
+    if (p->kind != Plan::Kind::kRecord) {
+      return Status::InvalidArgument("flat decode: the reader's root is not a record");
+    }
+    RETURN_IF_ERROR(FlatRecord(*p, -1, visitor));
+    return CheckEnd();
+  }
+
+ private:
+  Status CheckEnd() const {
     if (in_.remaining() != 0) {
       return Status::Corruption(fmt::format("avro datum: {} trailing bytes after the datum", in_.remaining()));
     }
     return Status::Ok();
   }
 
- private:
+  // Follows forwards and writer unions (reading the branch index) to the plan that reads
+  // the value itself.
+  Status Concrete(const Plan** p) {
+    for (int hops = 0; hops <= kMaxDecodeDepth; ++hops) {
+      if ((*p)->kind == Plan::Kind::kForward) {
+        *p = (*p)->item;
+      } else if ((*p)->kind == Plan::Kind::kWriterUnion) {
+        int64_t index;
+        if (!in_.ReadLong(&index) || index < 0 || static_cast<size_t>(index) >= (*p)->branches.size()) {
+          return Truncated(**p);
+        }
+        *p = (*p)->branches[static_cast<size_t>(index)];
+      } else {
+        return Status::Ok();
+      }
+    }
+    return Status::Corruption("avro datum: nested too deeply");
+  }
+
+  // `parent` is -1 for the root record, else the root field whose record this is.
+  Status FlatRecord(const Plan& record, int parent, FlatVisitor& visitor) {
+    const AvroNode& reader = *record.reader;
+    for (size_t i = 0; i < record.steps.size(); ++i) {
+      const Plan::Step& step = record.steps[i];
+      if (!step.plan) {
+        RETURN_IF_ERROR(Skip(*step.writer, 1));
+        continue;
+      }
+      const int index = record.step_fields[i];
+      const Plan* p = step.plan;
+      RETURN_IF_ERROR(Concrete(&p));
+      if (parent < 0 && p->kind == Plan::Kind::kRecord && visitor.Expand(index)) {
+        RETURN_IF_ERROR(FlatRecord(*p, index, visitor));
+        continue;
+      }
+      FlatValue value;
+      RETURN_IF_ERROR(FlatScalar(*p, &value));
+      visitor.Value(parent < 0 ? index : parent, parent < 0 ? -1 : index,
+                    reader.fields[static_cast<size_t>(index)].name, value);
+    }
+    for (const Plan::FlatDefault& d : record.flat_defaults) {
+      FlatValue value = d.value;
+      value.text = d.text;
+      visitor.Value(parent < 0 ? d.field : parent, parent < 0 ? -1 : d.field,
+                    reader.fields[static_cast<size_t>(d.field)].name, value);
+    }
+    return Status::Ok();
+  }
+
+  Status FlatScalar(const Plan& p, FlatValue* v) {
+    using Kind = FlatValue::Kind;
+    switch (p.kind) {
+      case Plan::Kind::kError:
+        return Status::InvalidArgument(p.error.empty() ? "unresolvable data" : p.error);
+      case Plan::Kind::kEnum: {
+        int64_t index;
+        if (!in_.ReadLong(&index) || index < 0 || static_cast<size_t>(index) >= p.enum_symbols.size()) {
+          return Truncated(p);
+        }
+        const std::string& text = p.enum_symbols[static_cast<size_t>(index)];
+        if (text.empty()) return Status::InvalidArgument(p.error);
+        v->kind = Kind::kString;  // a symbol is a name: its JSON is the name in quotes
+        v->text = std::string_view(text).substr(1, text.size() - 2);
+        return Status::Ok();
+      }
+      case Plan::Kind::kPrimitive:
+        break;
+      default:
+        out_->clear();
+        RETURN_IF_ERROR(Decode(p, 1));
+        v->kind = Kind::kJson;
+        v->text = *out_;
+        return Status::Ok();
+    }
+    const AvroType w = p.writer->type;
+    const AvroType r = p.reader->type;
+    switch (w) {
+      case AvroType::kNull:
+        v->kind = Kind::kNull;
+        return Status::Ok();
+      case AvroType::kBoolean: {
+        std::string_view b;
+        if (!in_.ReadFixed(1, &b) || static_cast<unsigned char>(b[0]) > 1) return Truncated(p);
+        v->kind = Kind::kBoolean;
+        v->boolean = b[0] != 0;
+        return Status::Ok();
+      }
+      case AvroType::kInt:
+      case AvroType::kLong: {
+        int64_t n;
+        if (w == AvroType::kInt) {
+          int32_t i;
+          if (!in_.ReadInt(&i)) return Truncated(p);
+          n = i;
+        } else if (!in_.ReadLong(&n)) {
+          return Truncated(p);
+        }
+        if (r == AvroType::kFloat || r == AvroType::kDouble) {
+          v->kind = Kind::kDouble;
+          v->number = r == AvroType::kFloat ? static_cast<float>(n) : static_cast<double>(n);
+        } else {
+          v->kind = Kind::kLong;
+          v->integer = n;
+        }
+        return Status::Ok();
+      }
+      case AvroType::kFloat: {
+        float f;
+        if (!in_.ReadFloat(&f)) return Truncated(p);
+        v->kind = Kind::kDouble;
+        v->number = f;
+        return Status::Ok();
+      }
+      case AvroType::kDouble: {
+        double d;
+        if (!in_.ReadDouble(&d)) return Truncated(p);
+        v->kind = Kind::kDouble;
+        v->number = d;
+        return Status::Ok();
+      }
+      case AvroType::kString:
+      case AvroType::kBytes:
+      case AvroType::kFixed: {
+        std::string_view s;
+        bool ok = w == AvroType::kFixed ? in_.ReadFixed(static_cast<size_t>(p.writer->fixed_size), &s)
+                                        : in_.ReadBytes(&s);
+        if (!ok) return Truncated(p);
+        if (r != AvroType::kString) {
+          out_->clear();
+          internal::AppendJsonLatin1(s, out_);
+          v->kind = Kind::kJson;
+          v->text = *out_;
+          return Status::Ok();
+        }
+        if (p.reader->logical == LogicalType::kJson && IsJsonText(s)) {
+          v->kind = Kind::kJson;
+        } else if (ValidUtf8(s)) {
+          v->kind = Kind::kString;
+        } else {
+          return Status::Corruption(fmt::format("avro datum: {}: string is not valid UTF-8",
+                                                p.path.empty() ? "root" : p.path));
+        }
+        v->text = s;
+        return Status::Ok();
+      }
+      default:
+        return Status::Internal("primitive plan on a complex type");
+    }
+  }
+
   Status Truncated(const Plan& p) const {
     return Status::Corruption(fmt::format("avro datum: truncated or invalid at byte {} ({})",
                                           in_.position(), p.path.empty() ? "root" : p.path));
@@ -342,7 +582,7 @@ class PlanDecoder {
   }
 
   Status AppendUtf8(std::string_view s, const Plan& p) {
-    if (!simdjson::validate_utf8(s.data(), s.size())) {
+    if (!ValidUtf8(s)) {
       return Status::Corruption(fmt::format("avro datum: {}: string is not valid UTF-8",
                                             p.path.empty() ? "root" : p.path));
     }
@@ -510,6 +750,11 @@ Status ResolvingDecoder::DecodeToJson(std::string_view avro, std::string* out) c
   Status s = decoder.Run(*root_);
   if (!s.ok()) out->resize(mark);
   return s;
+}
+
+Status ResolvingDecoder::DecodeFlat(std::string_view avro, FlatVisitor& visitor, std::string* scratch) const {
+  PlanDecoder decoder(avro, scratch);
+  return decoder.RunFlat(*root_, visitor);
 }
 
 Status internal::DecodeNodeToJson(const AvroNode& node, std::string_view avro, std::string* out) {

@@ -29,6 +29,16 @@ struct ResolvingDecoder::Plan {
   const Plan* item = nullptr;             // array items, map values; kForward: the plan to follow
   std::vector<Step> steps;                // record: writer fields in writer order
   std::vector<std::string> defaults;      // record: "\"name\":<json>" of reader-only fields
+  // For DecodeFlat. step_fields: record: the reader field index of each step (-1: skipped).
+  // flat_defaults: record: the reader-only fields with their defaults as flat values
+  // (value.text is empty; a kString or kJson default's text is in `text`).
+  struct FlatDefault {
+    int field = -1;
+    std::string text;
+    FlatValue value;
+  };
+  std::vector<int> step_fields;
+  std::vector<FlatDefault> flat_defaults;
   std::vector<const Plan*> branches;      // writer union
   std::string error;                      // kError, or an enum's unknown-symbol failure
 };

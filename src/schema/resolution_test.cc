@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -42,6 +43,76 @@ TEST(ResolutionTest, V1DataReadWithV3ReaderTakesDefaults) {
   std::string out = ReadAs(v1, v3, R"({"event_id":"e1","user_id":"u1","event_type":"page_view","timestamp":1775800800000})");
   EXPECT_EQ(json::parse(out), json::parse(R"({"event_id":"e1","user_id":"u1","event_type":"page_view",
     "timestamp":1775800800000,"context":{"device_type":"unknown","app_version":null,"geo_lat":null,"geo_lng":null}})"));
+}
+
+// Records what DecodeFlat reports, as "field.member=kind:value" lines.
+class RecordingVisitor final : public FlatVisitor {
+ public:
+  explicit RecordingVisitor(int expand) : expand_(expand) {}
+  bool Expand(int field) override { return field == expand_; }
+  void Value(int field, int member, std::string_view name, const FlatValue& v) override {
+    std::string line = std::to_string(field) + "." + std::to_string(member) + " " + std::string(name) + "=";
+    switch (v.kind) {
+      case FlatValue::Kind::kNull: line += "null"; break;
+      case FlatValue::Kind::kBoolean: line += v.boolean ? "bool:true" : "bool:false"; break;
+      case FlatValue::Kind::kLong: line += "long:" + std::to_string(v.integer); break;
+      case FlatValue::Kind::kDouble: line += "double:" + std::to_string(v.number); break;
+      case FlatValue::Kind::kString: line += "string:" + std::string(v.text); break;
+      case FlatValue::Kind::kJson: line += "json:" + std::string(v.text); break;
+    }
+    lines.push_back(std::move(line));
+  }
+  std::vector<std::string> lines;
+
+ private:
+  int expand_;
+};
+
+TEST(ResolutionTest, FlatDecodeReportsScalarsExpandsOneRecordAndAddsDefaults) {
+  auto v1 = Load("page_view/v1.avsc");
+  auto v3 = Load("page_view/v3.avsc");
+  auto bin = EncodeJsonText(*v1, R"({"event_id":"e1","user_id":"u1","event_type":"page_view","timestamp":17})");
+  ASSERT_TRUE(bin.ok()) << bin.status().ToString();
+  auto decoder = ResolvingDecoder::Create(v1, v3);
+  ASSERT_TRUE(decoder.ok());
+  const int context = v3->root().FieldIndex("context");
+  std::string scratch;
+  // The writer lacks context: the reader's default comes whole, as JSON.
+  RecordingVisitor flat(context);
+  ASSERT_TRUE((*decoder)->DecodeFlat(*bin, flat, &scratch).ok());
+  EXPECT_EQ(flat.lines.size(), v3->root().fields.size());
+  EXPECT_NE(std::find(flat.lines.begin(), flat.lines.end(), "0.-1 event_id=string:e1"), flat.lines.end());
+  EXPECT_NE(std::find(flat.lines.begin(), flat.lines.end(),
+                      std::to_string(v3->root().FieldIndex("timestamp")) + ".-1 timestamp=long:17"),
+            flat.lines.end());
+
+  // v3 data read as v3: the context record member by member, typed.
+  auto bin3 = EncodeJsonText(*v3, R"({"event_id":"e2","event_type":"page_view","timestamp":5,
+    "context":{"device_type":"tablet","geo_lat":52.5}})");
+  ASSERT_TRUE(bin3.ok());
+  auto same = ResolvingDecoder::Create(v3, v3);
+  RecordingVisitor expanded(context);
+  ASSERT_TRUE((*same)->DecodeFlat(*bin3, expanded, &scratch).ok());
+  const std::string c = std::to_string(context) + ".";
+  EXPECT_NE(std::find(expanded.lines.begin(), expanded.lines.end(), c + "0 device_type=string:tablet"),
+            expanded.lines.end())
+      << ::testing::PrintToString(expanded.lines);
+  EXPECT_NE(std::find(expanded.lines.begin(), expanded.lines.end(), c + "2 geo_lat=double:52.500000"),
+            expanded.lines.end())
+      << ::testing::PrintToString(expanded.lines);
+  EXPECT_NE(std::find(expanded.lines.begin(), expanded.lines.end(), c + "3 geo_lng=null"), expanded.lines.end());
+  // Not expanded: the record is one JSON value.
+  RecordingVisitor whole(-1);
+  ASSERT_TRUE((*same)->DecodeFlat(*bin3, whole, &scratch).ok());
+  EXPECT_NE(std::find(whole.lines.begin(), whole.lines.end(),
+                      c + "-1 context=json:{\"device_type\":\"tablet\",\"app_version\":null,\"geo_lat\":52.5,"
+                          "\"geo_lng\":null}"),
+            whole.lines.end())
+      << ::testing::PrintToString(whole.lines);
+  // A cut datum is corruption, not a short row.
+  RecordingVisitor cut(context);
+  Status st = (*same)->DecodeFlat(std::string_view(*bin3).substr(0, bin3->size() - 3), cut, &scratch);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
 }
 
 TEST(ResolutionTest, V3DataReadWithV1ReaderSkipsRemovedFields) {

@@ -45,8 +45,12 @@ class ConsumerDecoder {
   // not know yet makes it catch up with the log once before failing with NotFound.
   Status DecodeToJson(std::string_view value, std::string* out, std::string_view subject = {});
 
+  // The decoder from writer schema `writer_id` to the latest schema of `subject` (as
+  // above). Callers on a hot path keep what this returns per writer id and ask again when
+  // the registry's generation() moves.
+  Result<std::shared_ptr<const ResolvingDecoder>> DecoderFor(int32_t writer_id, std::string_view subject = {});
+
  private:
-  Result<std::shared_ptr<const ResolvingDecoder>> DecoderFor(int32_t writer_id, std::string_view subject);
 
   Registry& registry_;
   std::mutex mu_;
