@@ -220,6 +220,12 @@ class EmbeddedLog final : public Log {
     return p->Read(from, options);
   }
 
+  Status ReadInto(std::string_view topic, int partition, int64_t from, const ReadOptions& options,
+                  std::vector<StoredRecord>* out) const override {
+    ASSIGN_OR_RETURN(Partition * p, Find(topic, partition));
+    return p->ReadInto(from, options, out);
+  }
+
   Result<int64_t> StartOffset(std::string_view topic, int partition) const override {
     ASSIGN_OR_RETURN(Partition * p, Find(topic, partition));
     return p->StartOffset();

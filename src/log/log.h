@@ -83,6 +83,14 @@ class Log {
   virtual Result<std::vector<StoredRecord>> Read(std::string_view topic, int partition,
                                                  int64_t from,
                                                  const ReadOptions& options = {}) const = 0;
+  // Read into *out, which holds exactly the records read afterwards: the records already in
+  // it are overwritten in place, so a consumer that reads in a loop with one vector reuses
+  // their buffers instead of allocating for every record. The default calls Read.
+  virtual Status ReadInto(std::string_view topic, int partition, int64_t from, const ReadOptions& options,
+                          std::vector<StoredRecord>* out) const {
+    ASSIGN_OR_RETURN(*out, Read(topic, partition, from, options));
+    return Status::Ok();
+  }
   // Oldest offset still retained.
   virtual Result<int64_t> StartOffset(std::string_view topic, int partition) const = 0;
   // One past the newest durable record.

@@ -105,6 +105,36 @@ TEST_P(LogContractTest, ReadAtTheEndIsEmptyAndOutsideTheRangeIsOutOfRange) {
   EXPECT_TRUE(log_->Read("events", 2, 0)->empty());
 }
 
+TEST_P(LogContractTest, ReadIntoOverwritesTheVectorItIsGiven) {
+  std::vector<Record> with_headers = MakeRecords(0, 3);
+  with_headers[0].headers = {{"source", "web-shop"}, {"event_time", "17"}};
+  ASSERT_TRUE(AppendAndWait(*log_, "events", 0, std::move(with_headers)).ok());
+  ASSERT_TRUE(AppendAndWait(*log_, "events", 0, MakeRecords(1, 2)).ok());
+  std::vector<StoredRecord> out(7);  // more records than a read returns, with stale contents
+  out[0].headers = {{"stale", "x"}, {"a", "b"}, {"c", "d"}};
+  out[1].value = std::string(10000, 'z');
+  ASSERT_TRUE(log_->ReadInto("events", 0, 0, ReadOptions{}, &out).ok());
+  auto expected = log_->Read("events", 0, 0);
+  ASSERT_TRUE(expected.ok());
+  ASSERT_EQ(out.size(), 5u);
+  for (size_t i = 0; i < out.size(); ++i) {
+    EXPECT_EQ(out[i].offset, (*expected)[i].offset);
+    EXPECT_EQ(out[i].timestamp_ms, (*expected)[i].timestamp_ms);
+    EXPECT_EQ(out[i].key, (*expected)[i].key);
+    EXPECT_EQ(out[i].value, (*expected)[i].value);
+    EXPECT_EQ(out[i].headers, (*expected)[i].headers) << i;
+  }
+  EXPECT_EQ(HeaderValue(out[0].headers, "event_time"), "17");
+  EXPECT_TRUE(out[1].headers.empty());
+  ASSERT_TRUE(log_->ReadInto("events", 0, 4, ReadOptions{}, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].offset, 4);
+  EXPECT_TRUE(out[0].headers.empty());
+  ASSERT_TRUE(log_->ReadInto("events", 0, 5, ReadOptions{}, &out).ok());
+  EXPECT_TRUE(out.empty()) << "at the end: nothing";
+  EXPECT_EQ(log_->ReadInto("events", 0, 6, ReadOptions{}, &out).code(), StatusCode::kOutOfRange);
+}
+
 TEST_P(LogContractTest, UnknownTopicOrPartitionIsNotFound) {
   EXPECT_EQ(log_->Read("nope", 0, 0).status().message(), "log: no topic 'nope'");
   EXPECT_EQ(log_->Read("events", 3, 0).status().message(),

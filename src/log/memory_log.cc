@@ -97,6 +97,13 @@ class MemoryLog final : public Log {
 
   Result<std::vector<StoredRecord>> Read(std::string_view topic, int partition, int64_t from,
                                          const ReadOptions& options) const override {
+    std::vector<StoredRecord> out;
+    RETURN_IF_ERROR(ReadInto(topic, partition, from, options, &out));
+    return out;
+  }
+
+  Status ReadInto(std::string_view topic, int partition, int64_t from, const ReadOptions& options,
+                  std::vector<StoredRecord>* out) const override {
     std::lock_guard<std::mutex> lock(mu_);
     ASSIGN_OR_RETURN(const std::vector<StoredRecord>* stored, Find(topic, partition));
     const int64_t end = static_cast<int64_t>(stored->size());
@@ -104,15 +111,8 @@ class MemoryLog final : public Log {
       return Status::OutOfRange(
           fmt::format("log: {}/{}: offset {} is outside the retained range [0, {}]", topic, partition, from, end));
     }
-    std::vector<StoredRecord> out;
-    size_t bytes = 0;
-    for (int64_t o = from; o < end; ++o) {
-      if (out.size() >= options.max_records || (!out.empty() && bytes >= options.max_bytes)) break;
-      const StoredRecord& r = (*stored)[static_cast<size_t>(o)];
-      out.push_back(r);
-      bytes += r.key.size() + r.value.size();
-    }
-    return out;
+    CopyRange(*stored, from, options, out);
+    return Status::Ok();
   }
 
   Result<int64_t> StartOffset(std::string_view topic, int partition) const override {
@@ -145,6 +145,33 @@ class MemoryLog final : public Log {
   using Partitions = std::vector<std::vector<StoredRecord>>;
 
   // Requires mu_.
+  // Copies the records from `from` on that the options allow into *out, reusing its records.
+  static void CopyRange(const std::vector<StoredRecord>& stored, int64_t from, const ReadOptions& options,
+                        std::vector<StoredRecord>* out) {
+    size_t filled = 0, bytes = 0;
+    for (size_t o = static_cast<size_t>(from); o < stored.size(); ++o) {
+      if (filled >= options.max_records || (filled > 0 && bytes >= options.max_bytes)) break;
+      const StoredRecord& r = stored[o];
+      if (filled < out->size()) {
+        StoredRecord& to = (*out)[filled];
+        to.offset = r.offset;
+        to.timestamp_ms = r.timestamp_ms;
+        to.key.assign(r.key);
+        to.value.assign(r.value);
+        to.headers.resize(r.headers.size());
+        for (size_t h = 0; h < r.headers.size(); ++h) {
+          to.headers[h].first.assign(r.headers[h].first);
+          to.headers[h].second.assign(r.headers[h].second);
+        }
+      } else {
+        out->push_back(r);
+      }
+      ++filled;
+      bytes += r.key.size() + r.value.size();
+    }
+    out->resize(filled);
+  }
+
   Result<std::vector<StoredRecord>*> Find(std::string_view topic, int partition) const {
     auto it = topics_.find(topic);
     if (it == topics_.end()) return Status::NotFound(fmt::format("log: no topic '{}'", topic));

@@ -165,6 +165,19 @@ int64_t Partition::StartOffset() const {
 }
 
 Result<std::vector<StoredRecord>> Partition::Read(int64_t from, const ReadOptions& options) const {
+  std::vector<StoredRecord> out;
+  RETURN_IF_ERROR(ReadInto(from, options, &out));
+  return out;
+}
+
+Status Partition::ReadInto(int64_t from, const ReadOptions& options, std::vector<StoredRecord>* out) const {
+  size_t filled = 0;
+  // Whatever way this returns, *out holds exactly the records decoded.
+  struct Trim {
+    std::vector<StoredRecord>* out;
+    const size_t* filled;
+    ~Trim() { out->resize(*filled); }
+  } trim{out, &filled};
   struct Piece {
     std::shared_ptr<Segment> segment;
     int64_t pos;
@@ -188,8 +201,7 @@ Result<std::vector<StoredRecord>> Partition::Read(int64_t from, const ReadOption
     return Status::OutOfRange(fmt::format("log: {}: offset {} is outside the retained range [{}, {}]", display_,
                                           from, start, end));
   }
-  std::vector<StoredRecord> out;
-  if (from == end || options.max_records == 0) return out;
+  if (from == end || options.max_records == 0) return Status::Ok();
 
   ReadBudget budget{options.max_bytes, options.max_records};
   // Large preads: at least 256 KiB, and enough to satisfy max_bytes in one go when it can.
@@ -227,12 +239,12 @@ Result<std::vector<StoredRecord>> Partition::Read(int64_t from, const ReadOption
       }
       expected = h.next_offset();
       RETURN_IF_ERROR(DecodeBatchRecords(
-          h, reader.data(), from, &budget, &out,
+          h, reader.data(), from, &budget, out, &filled,
           fmt::format("{}: batch at byte {}", piece.segment->display(), reader.position())));
-      if (budget.Full(out.size())) return out;
+      if (budget.Full(filled)) return Status::Ok();
     }
   }
-  return out;
+  return Status::Ok();
 }
 
 Status Partition::EnforceRetention(int64_t now_ms, int64_t retention_ms, int64_t retention_bytes) {

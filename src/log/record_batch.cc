@@ -195,7 +195,7 @@ bool BatchCrcMatches(const BatchHeader& h, const char* p) {
 }
 
 Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, ReadBudget* budget,
-                          std::vector<StoredRecord>* out, const std::string& where) {
+                          std::vector<StoredRecord>* out, size_t* filled, const std::string& where) {
   const char* section = p + kBatchHeaderSize;
   const size_t section_size = h.total_size() - kBatchHeaderSize;
   switch (h.codec()) {
@@ -219,8 +219,8 @@ Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, Rea
       return Status::Corruption(fmt::format("{}: unknown codec {}", where, h.attributes & 0x7));
   }
 
-  if (out->capacity() < out->size() + static_cast<size_t>(h.record_count)) {
-    out->reserve(std::max(out->capacity() * 2, out->size() + static_cast<size_t>(h.record_count)));
+  if (out->capacity() < *filled + static_cast<size_t>(h.record_count)) {
+    out->reserve(std::max(out->capacity() * 2, *filled + static_cast<size_t>(h.record_count)));
   }
   const char* cur = section;
   const char* end = section + h.records_size;
@@ -251,24 +251,23 @@ Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, Rea
     }
     const int64_t offset = h.base_offset + i;
     if (offset < from) continue;
-    if (budget->Full(out->size())) return Status::Ok();
-    StoredRecord& r = out->emplace_back();
+    if (budget->Full(*filled)) return Status::Ok();
+    StoredRecord& r = *filled < out->size() ? (*out)[*filled] : out->emplace_back();
+    ++*filled;
     r.offset = offset;
     r.timestamp_ms = h.first_timestamp_ms + UnZigZag(ts_delta);
     r.key.assign(key, key_len);
     r.value.assign(value, value_len);
-    if (header_count > 0) {
-      const char* hp = headers_begin;
-      r.headers.reserve(header_count);
-      for (uint64_t k = 0; k < header_count; ++k) {
-        uint64_t klen = 0, vlen = 0;
-        GetVarint(&hp, end, &klen);
-        std::string hk(hp, klen);
-        hp += klen;
-        GetVarint(&hp, end, &vlen);
-        r.headers.emplace_back(std::move(hk), std::string(hp, vlen));
-        hp += vlen;
-      }
+    r.headers.resize(header_count);
+    const char* hp = headers_begin;
+    for (auto& [name, text] : r.headers) {
+      uint64_t klen = 0, vlen = 0;
+      GetVarint(&hp, end, &klen);
+      name.assign(hp, klen);
+      hp += klen;
+      GetVarint(&hp, end, &vlen);
+      text.assign(hp, vlen);
+      hp += vlen;
     }
     budget->bytes += key_len + value_len;
   }

@@ -28,7 +28,9 @@ std::vector<Record> SampleRecords(int n) {
 std::vector<StoredRecord> DecodeAll(const BatchHeader& h, const char* p, int64_t from = 0) {
   ReadBudget budget{SIZE_MAX, SIZE_MAX};
   std::vector<StoredRecord> out;
-  Status st = DecodeBatchRecords(h, p, from, &budget, &out, "test");
+  size_t filled = 0;
+  Status st = DecodeBatchRecords(h, p, from, &budget, &out, &filled, "test");
+  EXPECT_EQ(filled, out.size());
   EXPECT_TRUE(st.ok()) << st.ToString();
   return out;
 }
@@ -110,8 +112,10 @@ TEST(RecordBatchTest, DecodeSkipsRecordsBeforeFromAndHonoursTheBudget) {
 
   ReadBudget budget{1, SIZE_MAX};  // one byte: still one record
   out.clear();
-  ASSERT_TRUE(DecodeBatchRecords(h, buf.data(), 100, &budget, &out, "test").ok());
+  size_t filled = 0;
+  ASSERT_TRUE(DecodeBatchRecords(h, buf.data(), 100, &budget, &out, &filled, "test").ok());
   EXPECT_EQ(out.size(), 1u);
+  EXPECT_EQ(filled, 1u);
 }
 
 }  // namespace
