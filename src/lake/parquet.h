@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/huge_pages.h"
 #include "common/status.h"
 
 namespace tidemark::lake {
@@ -79,13 +80,13 @@ class Column {
 
   // Raw storage, for the encoders and decoders. validity() is empty while no row is null,
   // otherwise one byte per row (1 = present).
-  const std::vector<uint8_t>& validity() const { return validity_; }
-  const std::vector<uint8_t>& bools() const { return u8_; }
-  const std::vector<int32_t>& int32s() const { return i32_; }
-  const std::vector<int64_t>& int64s() const { return i64_; }
-  const std::vector<double>& doubles() const { return f64_; }
-  const std::vector<uint64_t>& string_offsets() const { return offsets_; }  // size()+1 entries
-  const std::string& string_bytes() const { return bytes_; }
+  const HugeVector<uint8_t>& validity() const { return validity_; }
+  const HugeVector<uint8_t>& bools() const { return u8_; }
+  const HugeVector<int32_t>& int32s() const { return i32_; }
+  const HugeVector<int64_t>& int64s() const { return i64_; }
+  const HugeVector<double>& doubles() const { return f64_; }
+  const HugeVector<uint64_t>& string_offsets() const { return offsets_; }  // size()+1 entries
+  const HugeString& string_bytes() const { return bytes_; }
 
  private:
   friend class ColumnDecoder;  // fills storage in bulk when reading
@@ -94,13 +95,14 @@ class Column {
   ColumnType type_;
   size_t size_ = 0;
   size_t null_count_ = 0;
-  std::vector<uint8_t> validity_;
-  std::vector<uint8_t> u8_;
-  std::vector<int32_t> i32_;
-  std::vector<int64_t> i64_;
-  std::vector<double> f64_;
-  std::vector<uint64_t> offsets_;
-  std::string bytes_;
+  // Huge-page backed: a bronze buffer of 64 MiB is refilled for every flush (common/huge_pages.h).
+  HugeVector<uint8_t> validity_;
+  HugeVector<uint8_t> u8_;
+  HugeVector<int32_t> i32_;
+  HugeVector<int64_t> i64_;
+  HugeVector<double> f64_;
+  HugeVector<uint64_t> offsets_;
+  HugeString bytes_;
 };
 
 // Rows of a schema, column by column. Owns its columns; not thread-safe.

@@ -143,7 +143,7 @@ class ColumnDecoder {
 
   // Spreads `present` values at the tail of v (starting at base) over `rows` slots by def.
   template <typename T>
-  static void Spread(std::vector<T>& v, size_t base, const uint8_t* def, size_t rows,
+  static void Spread(HugeVector<T>& v, size_t base, const uint8_t* def, size_t rows,
                      size_t present) {
     if (def == nullptr || present == rows) return;
     size_t j = present;
@@ -162,7 +162,7 @@ class ColumnDecoder {
   }
 
   template <typename T>
-  static std::vector<T>& Storage(Column& c) {
+  static HugeVector<T>& Storage(Column& c) {
     if constexpr (std::is_same_v<T, int32_t>) return c.i32_;
     if constexpr (std::is_same_v<T, int64_t>) return c.i64_;
     if constexpr (std::is_same_v<T, double>) return c.f64_;
@@ -176,7 +176,7 @@ class ColumnDecoder {
       return Status::Corruption("PLAIN page holds " + std::to_string(size) + " bytes for " +
                                 std::to_string(present) + " values");
     }
-    std::vector<T>& v = Storage<T>(c);
+    HugeVector<T>& v = Storage<T>(c);
     const size_t base = v.size();
     v.resize(base + rows);
     std::memcpy(v.data() + base, data, present * sizeof(T));
@@ -309,7 +309,7 @@ class ColumnDecoder {
   }
 
   template <typename T>
-  static void GatherFixed(std::vector<T>& v, const std::vector<T>& dict, const uint32_t* indices,
+  static void GatherFixed(HugeVector<T>& v, const HugeVector<T>& dict, const uint32_t* indices,
                           const uint8_t* def, size_t rows, size_t present) {
     const size_t base = v.size();
     v.resize(base + rows);

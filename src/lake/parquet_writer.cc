@@ -359,7 +359,7 @@ class ColumnChunkWriter {
   }
 
   template <typename T>
-  void AppendFixedValues(const std::vector<T>& values, const uint8_t* valid, size_t begin,
+  void AppendFixedValues(const HugeVector<T>& values, const uint8_t* valid, size_t begin,
                          size_t end) {
     if (valid == nullptr) {
       page_values_.append(reinterpret_cast<const char*>(values.data() + begin),
