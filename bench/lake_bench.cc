@@ -1,12 +1,16 @@
-// Lake benchmark: 1,000,000 loadgen events (as the gateway would log them: canonical JSON in
-// user-events/server-events of an in-memory log) go through the bronze writer on the calling
-// thread — decode, buffer, Parquet encode, commit — and the figure is events per CPU-second
-// of that one thread. In the same run DuckDB (tests/lake/duckdb_copy.mjs) writes the same
-// rows as its own ZSTD Parquet for a size comparison, and our reader scans columns of the
-// written files. The writer's CPU is split into Poll (log reads, decoding, buffering) and
-// Flush (Parquet encoding, compression, file writes, commits); then the written rows are
-// encoded again by the Parquet writer alone, compressed and uncompressed, to split encoding
-// from ZSTD. Usage: lake_bench [--events N] [--flush-bytes B] [--zstd-level L] [--keep DIR]
+// Lake benchmark: 1,000,000 loadgen events, as the gateway logs them, go through the bronze
+// writer on the calling thread — decode, buffer, Parquet encode, commit — and the figure is
+// events per CPU-second of that one thread. By default the values are Confluent-framed Avro
+// written by the registry's ingest encoder with the loadgen schemas of schemas/loadgen
+// registered (what `tidemark serve` writes once those are registered); --format json gives
+// the canonical JSON of schema.enabled = false. In the same run DuckDB
+// (tests/lake/duckdb_copy.mjs) writes the same rows as its own ZSTD Parquet for a size
+// comparison, and our reader scans columns of the written files. The writer's CPU is split
+// into Poll (log reads, decoding, buffering) and Flush (Parquet encoding, compression, file
+// writes, commits); then the written rows are encoded again by the Parquet writer alone,
+// compressed and uncompressed, to split encoding from ZSTD.
+// Usage: lake_bench [--events N] [--format avro|json] [--flush-bytes B] [--zstd-level L]
+//                   [--keep DIR]
 #include <sys/resource.h>
 #include <time.h>
 
@@ -14,9 +18,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <functional>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -24,11 +31,16 @@
 #include "cli/loadgen.h"
 #include "common/subprocess.h"
 #include "event/event.h"
+#include "event/event_parser.h"
+#include "event/json_writer.h"
 #include "lake/bronze_schema.h"
 #include "lake/bronze_writer.h"
 #include "lake/parquet.h"
 #include "lake/table.h"
 #include "log/memory_log.h"
+#include "schema/ingest_encoder.h"
+#include "schema/registry.h"
+#include "schema/wire_format.h"
 
 namespace {
 
@@ -64,12 +76,18 @@ int main(int argc, char** argv) {
   int64_t flush_bytes = 64ll << 20;
   int zstd_level = lake::ParquetWriterOptions().zstd_level;
   std::string keep;
+  std::string format = "avro";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--events") events = std::atoll(argv[i + 1]);
     if (a == "--flush-bytes") flush_bytes = std::atoll(argv[i + 1]);
     if (a == "--zstd-level") zstd_level = std::atoi(argv[i + 1]);
     if (a == "--keep") keep = argv[i + 1];
+    if (a == "--format") format = argv[i + 1];
+  }
+  if (format != "avro" && format != "json") {
+    std::fprintf(stderr, "lake_bench: --format must be avro or json\n");
+    return 2;
   }
   const fs::path work = keep.empty() ? fs::temp_directory_path() / fmt::format("lake_bench_{}", getpid())
                                      : fs::path(keep);
@@ -89,6 +107,29 @@ int main(int argc, char** argv) {
       !log->CreateTopic(log::kDlqEvents, 1).ok()) {
     return Fail("create topics", Status::Internal("memory log"));
   }
+  // The registry lives in its own log, as `serve` keeps it in _schemas.
+  auto schema_log = log::NewMemoryLog();
+  std::unique_ptr<schema::Registry> registry;
+  std::unique_ptr<gateway::EventEncoder> encoder;
+  if (format == "avro") {
+    auto opened = schema::Registry::Open(*schema_log);
+    if (!opened.ok()) return Fail("registry", opened.status());
+    registry = std::move(opened).value();
+    for (const auto& entry : fs::directory_iterator(fs::path(TIDEMARK_SOURCE_DIR) / "schemas" / "loadgen")) {
+      std::ifstream in(entry.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      auto registered = registry->Register(entry.path().stem().string() + "-value", text.str());
+      if (!registered.ok()) return Fail("register " + entry.path().string(), registered.status());
+    }
+    schema::IngestEncoderOptions encoder_options;
+    encoder_options.pii_hash_secret = "lake-bench";
+    auto made = schema::NewIngestEncoder(*registry, encoder_options);
+    if (!made.ok()) return Fail("encoder", made.status());
+    encoder = std::move(made).value();
+  }
+  simdjson::dom::parser parser;
+  event::JsonBuffer scratch;
   std::map<std::pair<bool, int>, std::vector<log::Record>> pending;
   int64_t value_bytes = 0;
   for (const auto& g : generated) {
@@ -99,10 +140,25 @@ int main(int argc, char** argv) {
     const bool server = e->platform == "server";
     const int partition = static_cast<int>(std::hash<std::string>{}(e->user_key()) %
                                            (server ? server_partitions : user_partitions));
-    std::string value = event::EventToJson(*e);
-    value_bytes += static_cast<int64_t>(value.size());
+    log::Record record{e->user_key(), {}, e->received_at_ms, {}};
+    if (encoder) {
+      simdjson::dom::element raw = parser.parse(g.json).value();
+      event::IngestContext ctx;
+      ctx.received_at_ms = e->received_at_ms;
+      ctx.source = e->source;
+      ctx.default_platform = e->platform;
+      ctx.client_ip = "198.51.100.23";
+      scratch.Clear();
+      const event::NormalizeOutcome checked = event::NormalizeEvent(raw, ctx, event::EventLimits{}, &scratch);
+      std::optional<event::EventError> error =
+          checked.ok() ? encoder->Encode({raw, &checked, e->source, ctx.client_ip, false}, &record) : checked.error;
+      if (error) return Fail("encode", Status::InvalidArgument(error->message));
+    } else {
+      record.value = event::EventToJson(*e);
+    }
+    value_bytes += static_cast<int64_t>(record.value.size());
     auto& batch = pending[{server, partition}];
-    batch.push_back({e->user_key(), std::move(value), e->received_at_ms, {}});
+    batch.push_back(std::move(record));
     if (batch.size() == 1000) {
       if (auto r = log::AppendAndWait(*log, server ? log::kServerEvents : log::kUserEvents, partition,
                                       std::move(batch));
@@ -124,7 +180,8 @@ int main(int argc, char** argv) {
   // Where the time goes, outside the writer: reading the log and decoding the values.
   double read_cpu = 0, decode_cpu = 0;
   {
-    event::Event e;
+    auto decoder = lake::NewLogEventDecoder(registry.get());
+    lake::EventRow e;
     for (auto [topic, partitions] : {std::pair{log::kUserEvents, user_partitions},
                                      std::pair{log::kServerEvents, server_partitions}}) {
       for (int p = 0; p < partitions; ++p) {
@@ -135,8 +192,7 @@ int main(int argc, char** argv) {
           if (!records.ok() || records->empty()) break;
           c0 = ThreadCpuSeconds();
           for (const auto& r : *records) {
-            auto decoded = event::EventFromJson(r.value);
-            if (decoded.ok()) e = std::move(decoded).value();
+            if (Status st = decoder->Decode(r, &e); !st.ok()) return Fail("decode", st);
           }
           decode_cpu += ThreadCpuSeconds() - c0;
           next = records->back().offset + 1;
@@ -145,11 +201,17 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (std::getenv("LAKE_BENCH_PAUSE")) {  // lets a profiler attach to the writer's part only
+    std::fprintf(stderr, "generated; pid %d pausing 3 s\n", getpid());
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+  }
+
   // The bronze writer, on this thread.
   lake::BronzeWriterOptions options;
   options.lake_root = (work / "lake").string();
   options.flush_bytes = flush_bytes;
   options.parquet.zstd_level = zstd_level;
+  options.decoder = lake::NewLogEventDecoder(registry.get());
   const double wall0 = WallSeconds(), cpu0 = ThreadCpuSeconds();
   const auto [user0, sys0] = ThreadUserSys();
   auto writer = lake::BronzeWriter::Open(log.get(), std::move(options));
@@ -197,8 +259,8 @@ int main(int argc, char** argv) {
   }
   spec += "]}";
 
-  fmt::print("lake_bench: {} events ({:.1f} MB of canonical JSON) → bronze: {} rows in {} files, {} commits\n",
-             events, value_bytes / 1e6, rows, files, stats.commits);
+  fmt::print("lake_bench: {} events ({:.1f} MB of {} values) → bronze: {} rows in {} files, {} commits\n",
+             events, value_bytes / 1e6, format == "avro" ? "Avro" : "canonical JSON", rows, files, stats.commits);
   fmt::print("  write: {:.3f} s CPU on one thread ({:.3f} s wall): {:.0f} events/s per core (target ≥ 1,000,000)\n",
              cpu, wall, static_cast<double>(rows) / cpu);
   fmt::print("    user {:.3f} s ({:.0f} events/s), system {:.3f} s (page faults, file writes, fsync)\n",
@@ -217,9 +279,17 @@ int main(int argc, char** argv) {
   std::fclose(f);
   const auto duck = RunCommand({"/usr/bin/env", "node", std::string(TIDEMARK_SOURCE_DIR) + "/tests/lake/duckdb_copy.mjs", spec_path});
   if (duck.exit_code == 0) {
-    const int64_t duck_bytes = std::atoll(duck.out.c_str());
+    long long duck_bytes = 0, duck_rows = 0;
+    double duck_seconds = 0;
+    std::sscanf(duck.out.c_str(), "%lld %lf %lld", &duck_bytes, &duck_seconds, &duck_rows);
     fmt::print("  size: tidemark {:.2f} MB, DuckDB ZSTD {:.2f} MB: ratio {:.3f} (target ≤ 1.1)\n",
                our_bytes / 1e6, duck_bytes / 1e6, static_cast<double>(our_bytes) / static_cast<double>(duck_bytes));
+    if (duck_seconds > 0) {
+      fmt::print("  DuckDB's Parquet writer (one thread, rows already in memory): {:.3f} s for {} rows: "
+                 "{:.0f} rows/s; tidemark's whole bronze path / DuckDB's writer alone: {:.2f}\n",
+                 duck_seconds, duck_rows, duck_rows / duck_seconds,
+                 (static_cast<double>(rows) / cpu) / (duck_rows / duck_seconds));
+    }
   } else {
     fmt::print("  size: tidemark {:.2f} MB; DuckDB comparison unavailable: {}{}\n", our_bytes / 1e6,
                duck.out, duck.err);

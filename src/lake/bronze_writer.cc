@@ -8,6 +8,7 @@
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -18,8 +19,10 @@
 #include "common/fault_points.h"
 #include "event/json_writer.h"
 #include "gateway/event_encoder.h"
+#include "event/event.h"
 #include "lake/bronze_schema.h"
 #include "lake/table.h"
+#include "schema/registry.h"
 #include "schema/wire_format.h"
 
 namespace tidemark::lake {
@@ -43,24 +46,231 @@ enum DlqColumn : size_t {
   kDlqLogOffset, kDlqContractColumns
 };
 
+// The row's views over an owned event (the JSON paths).
+void RowFromEvent(const event::Event& e, EventRow* out) {
+  out->Clear();
+  out->event_id = e.event_id;
+  out->event_type = e.event_type;
+  out->user_id = e.user_id;
+  out->anonymous_id = e.anonymous_id;
+  out->session_id = e.session_id;
+  out->platform = e.platform;
+  out->source = e.source;
+  out->timestamp_ms = e.timestamp_ms;
+  out->event_time_ms = e.event_time_ms;
+  out->received_at_ms = e.received_at_ms;
+  out->schema_version = e.schema_version;
+  out->properties_json = e.properties_json;
+  out->context_json = e.context_json.empty() ? std::string_view("{}") : std::string_view(e.context_json);
+}
+
+Result<int64_t> HeaderMillis(std::string_view name, std::string_view v) {
+  int64_t ms = 0;
+  auto r = std::from_chars(v.data(), v.data() + v.size(), ms);
+  if (r.ec != std::errc() || r.ptr != v.data() + v.size()) {
+    return Status::InvalidArgument("header " + std::string(name) + ": not epoch milliseconds: '" +
+                                   std::string(v) + "'");
+  }
+  return ms;
+}
+
 class CanonicalJsonDecoder final : public EventDecoder {
  public:
-  Status Decode(const log::StoredRecord& record, event::Event* out) override {
-    ASSIGN_OR_RETURN(*out, event::EventFromJson(record.value));
+  Status Decode(const log::StoredRecord& record, EventRow* out) override {
+    ASSIGN_OR_RETURN(event_, event::EventFromJson(record.value));
     if (std::string_view v = log::HeaderValue(record.headers, "received_at"); !v.empty()) {
-      int64_t ms = 0;
-      auto r = std::from_chars(v.data(), v.data() + v.size(), ms);
-      if (r.ec != std::errc() || r.ptr != v.data() + v.size()) {
-        return Status::InvalidArgument("header received_at: not epoch milliseconds: '" +
-                                       std::string(v) + "'");
-      }
-      out->received_at_ms = ms;
+      ASSIGN_OR_RETURN(event_.received_at_ms, HeaderMillis("received_at", v));
     }
     if (std::string_view s = log::HeaderValue(record.headers, "source"); !s.empty()) {
-      out->source.assign(s);
+      event_.source.assign(s);
+    }
+    RowFromEvent(event_, out);
+    return Status::Ok();
+  }
+
+ private:
+  event::Event event_;
+};
+
+// The gateway's headers beside an Avro value; received_at is the record timestamp.
+Status ApplyGatewayHeaders(const log::StoredRecord& record, EventRow* out) {
+  out->received_at_ms = record.timestamp_ms;
+  for (const auto& [name, value] : record.headers) {
+    if (name == gateway::kHeaderSource) {
+      out->source = value;
+    } else if (name == gateway::kHeaderEventTime) {
+      ASSIGN_OR_RETURN(out->event_time_ms, HeaderMillis(name, value));
+    } else if (name == gateway::kHeaderEventId) {
+      out->event_id = value;
+    } else if (name == gateway::kHeaderPlatform && out->platform.empty()) {
+      out->platform = value;
+    }
+  }
+  return Status::Ok();
+}
+
+// Avro values straight into the row: one flat decode per record, following the resolution
+// plan of its writer schema. A value the fast path does not map one to one (a timestamp
+// written as a string, say) goes the long way — resolved JSON, then EventFromJson — so both
+// paths accept and reject the same events.
+class LogEventDecoder final : public EventDecoder, private schema::FlatVisitor {
+ public:
+  explicit LogEventDecoder(schema::Registry* registry)
+      : registry_(registry),
+        avro_(registry ? std::make_unique<schema::ConsumerDecoder>(*registry) : nullptr) {}
+
+  Status Decode(const log::StoredRecord& record, EventRow* out) override {
+    if (record.value.empty() || record.value[0] != schema::kWireMagicByte) return json_.Decode(record, out);
+    if (avro_ == nullptr) return Status::InvalidArgument("Avro value but no schema registry");
+    ASSIGN_OR_RETURN(const schema::WireValue wire, schema::ParseWireValue(record.value));
+    ASSIGN_OR_RETURN(reading_, ReadingFor(wire.schema_id));
+    out->Clear();
+    row_ = out;
+    fallback_ = has_timestamp_ = has_event_time_ = false;
+    owned_used_ = 0;
+    RETURN_IF_ERROR(reading_->decoder->DecodeFlat(wire.avro, *this, &scratch_));
+    if (fallback_) return DecodeViaJson(*reading_, wire.avro, record, out);
+    if (out->event_type.empty()) return Status::InvalidArgument("event field 'event_type': required");
+    if (!has_timestamp_) return Status::InvalidArgument("event field 'timestamp': required");
+    if (out->user_id.empty() && out->anonymous_id.empty()) {
+      return Status::InvalidArgument("event field 'user_id or anonymous_id': required");
+    }
+    if (!has_event_time_) out->event_time_ms = out->timestamp_ms;
+    if (out->properties_json.empty()) out->properties_json = "{}";
+    RETURN_IF_ERROR(ApplyGatewayHeaders(record, out));
+    if (out->event_id.empty()) {
+      derived_id_ = event::DeriveEventId(out->user_id, out->anonymous_id, out->event_type,
+                                         out->timestamp_ms, out->session_id);
+      out->event_id = derived_id_;
     }
     return Status::Ok();
   }
+
+ private:
+  // What each field of the reader's root record is to bronze.
+  enum class Role : uint8_t {
+    kIgnored, kEventId, kEventType, kTimestamp, kEventTime, kUserId, kAnonymousId, kSessionId,
+    kPlatform, kSource, kSchemaVersion, kContext, kProperties,
+  };
+  struct Reading {
+    std::shared_ptr<const schema::ResolvingDecoder> decoder;
+    std::vector<Role> roles;
+  };
+
+  Result<const Reading*> ReadingFor(int32_t writer_id) {
+    if (registry_->generation() != generation_) {
+      readings_.clear();  // a new version may be the subject's latest now
+      generation_ = registry_->generation();
+    }
+    if (auto it = readings_.find(writer_id); it != readings_.end()) return &it->second;
+    ASSIGN_OR_RETURN(auto decoder, avro_->DecoderFor(writer_id));
+    static const std::pair<std::string_view, Role> kRoles[] = {
+        {"event_id", Role::kEventId},       {"event_type", Role::kEventType},
+        {"timestamp", Role::kTimestamp},    {"event_time", Role::kEventTime},
+        {"user_id", Role::kUserId},         {"anonymous_id", Role::kAnonymousId},
+        {"session_id", Role::kSessionId},   {"platform", Role::kPlatform},
+        {"source", Role::kSource},          {"schema_version", Role::kSchemaVersion},
+        {"context", Role::kContext},        {"properties", Role::kProperties}};
+    Reading reading;
+    for (const schema::AvroField& f : decoder->reader().root().fields) {
+      Role role = Role::kIgnored;
+      for (const auto& [name, r] : kRoles) {
+        if (f.name == name) role = r;
+      }
+      reading.roles.push_back(role);
+    }
+    reading.decoder = std::move(decoder);
+    return &readings_.emplace(writer_id, std::move(reading)).first->second;
+  }
+
+  Status DecodeViaJson(const Reading& reading, std::string_view avro, const log::StoredRecord& record,
+                       EventRow* out) {
+    scratch_.clear();
+    RETURN_IF_ERROR(reading.decoder->DecodeToJson(avro, &scratch_));
+    ASSIGN_OR_RETURN(event_, event::EventFromJson(scratch_));
+    RowFromEvent(event_, out);
+    return ApplyGatewayHeaders(record, out);
+  }
+
+  // A copy of a kJson text, which lives in the scratch buffer only until the next one.
+  schema::FlatValue Own(const schema::FlatValue& v) {
+    if (v.kind != schema::FlatValue::Kind::kJson) return v;
+    if (owned_used_ == owned_.size()) owned_.emplace_back();
+    std::string& slot = owned_[owned_used_++];
+    slot.assign(v.text);
+    schema::FlatValue copy = v;
+    copy.text = slot;
+    return copy;
+  }
+
+  bool Expand(int field) override { return reading_->roles[static_cast<size_t>(field)] == Role::kContext; }
+
+  void Value(int field, int member, std::string_view name, const schema::FlatValue& v) override {
+    using Kind = schema::FlatValue::Kind;
+    if (member >= 0) {
+      row_->context.push_back({name, Own(v)});
+      return;
+    }
+    if (v.kind == Kind::kNull) return;  // as absent
+    auto text = [&](std::string_view* to) {
+      if (v.kind == Kind::kString) {
+        *to = v.text;
+      } else {
+        fallback_ = true;
+      }
+    };
+    auto millis = [&](int64_t* to, bool* seen) {
+      if (v.kind == Kind::kLong) {
+        *to = v.integer;
+        *seen = true;
+      } else {
+        fallback_ = true;
+      }
+    };
+    auto object = [&](std::string_view* to) {
+      if (v.kind == Kind::kJson && v.text.starts_with('{')) {
+        *to = Own(v).text;
+      } else {
+        fallback_ = true;
+      }
+    };
+    switch (reading_->roles[static_cast<size_t>(field)]) {
+      case Role::kIgnored: return;
+      case Role::kEventId: return text(&row_->event_id);
+      case Role::kEventType: return text(&row_->event_type);
+      case Role::kUserId: return text(&row_->user_id);
+      case Role::kAnonymousId: return text(&row_->anonymous_id);
+      case Role::kSessionId: return text(&row_->session_id);
+      case Role::kPlatform: return text(&row_->platform);
+      case Role::kSource: return text(&row_->source);
+      case Role::kTimestamp: return millis(&row_->timestamp_ms, &has_timestamp_);
+      case Role::kEventTime: return millis(&row_->event_time_ms, &has_event_time_);
+      case Role::kSchemaVersion:
+        if (v.kind == Kind::kLong) {
+          row_->schema_version = v.integer;
+        } else {
+          fallback_ = true;
+        }
+        return;
+      case Role::kContext: return object(&row_->context_json);  // a "json" string or a default
+      case Role::kProperties: return object(&row_->properties_json);
+    }
+  }
+
+  schema::Registry* registry_;
+  std::unique_ptr<schema::ConsumerDecoder> avro_;
+  CanonicalJsonDecoder json_;
+  uint64_t generation_ = 0;
+  std::map<int32_t, Reading> readings_;
+  // Per record.
+  const Reading* reading_ = nullptr;
+  EventRow* row_ = nullptr;
+  bool fallback_ = false, has_timestamp_ = false, has_event_time_ = false;
+  std::string scratch_;
+  std::deque<std::string> owned_;  // stable addresses
+  size_t owned_used_ = 0;
+  std::string derived_id_;
+  event::Event event_;
 };
 
 // Where one context field's values go: its typed column and, once a value of another JSON
@@ -131,43 +341,6 @@ void AppendOptionalString(Column& c, std::string_view v) {
     c.AppendString(v);
   }
 }
-
-class LogEventDecoder final : public EventDecoder {
- public:
-  explicit LogEventDecoder(schema::Registry* registry)
-      : avro_(registry ? std::make_unique<schema::ConsumerDecoder>(*registry) : nullptr) {}
-
-  Status Decode(const log::StoredRecord& record, event::Event* out) override {
-    if (record.value.empty() || record.value[0] != schema::kWireMagicByte) return json_.Decode(record, out);
-    if (avro_ == nullptr) return Status::InvalidArgument("Avro value but no schema registry");
-    json_text_.clear();
-    RETURN_IF_ERROR(avro_->DecodeToJson(record.value, &json_text_));
-    ASSIGN_OR_RETURN(*out, event::EventFromJson(json_text_));
-    out->received_at_ms = record.timestamp_ms;
-    for (const auto& [name, value] : record.headers) {
-      if (name == gateway::kHeaderSource) {
-        out->source = value;
-      } else if (name == gateway::kHeaderEventTime) {
-        int64_t ms = 0;
-        auto r = std::from_chars(value.data(), value.data() + value.size(), ms);
-        if (r.ec != std::errc() || r.ptr != value.data() + value.size()) {
-          return Status::InvalidArgument("header event_time: not epoch milliseconds: '" + value + "'");
-        }
-        out->event_time_ms = ms;
-      } else if (name == gateway::kHeaderEventId) {
-        out->event_id = value;
-      } else if (name == gateway::kHeaderPlatform && out->platform.empty()) {
-        out->platform = value;
-      }
-    }
-    return Status::Ok();
-  }
-
- private:
-  std::unique_ptr<schema::ConsumerDecoder> avro_;
-  CanonicalJsonDecoder json_;
-  std::string json_text_;
-};
 
 }  // namespace
 
@@ -263,19 +436,18 @@ class BronzeWriter::Impl {
           log::ReadOptions ro;
           ro.max_bytes = static_cast<size_t>(
               std::clamp<int64_t>(options_.flush_bytes - buffered_bytes_, 1, 1 << 20));
-          auto records = log_->Read(t->topic, p, t->next[p], ro);
-          if (!records.ok()) {
-            if (records.status().code() == StatusCode::kOutOfRange) {
+          if (Status st = log_->ReadInto(t->topic, p, t->next[p], ro, &records_); !st.ok()) {
+            if (st.code() == StatusCode::kOutOfRange) {
               RETURN_IF_ERROR(SkipPastRetention(*t, p));
               progress = true;
               continue;
             }
-            return records.status();
+            return st;
           }
-          if (records->empty()) continue;
-          for (const log::StoredRecord& rec : *records) Append(*t, p, rec);
-          t->next[p] = records->back().offset + 1;
-          read += static_cast<int64_t>(records->size());
+          if (records_.empty()) continue;
+          for (const log::StoredRecord& rec : records_) Append(*t, p, rec);
+          t->next[p] = records_.back().offset + 1;
+          read += static_cast<int64_t>(records_.size());
           progress = true;
         }
       }
@@ -433,11 +605,11 @@ class BronzeWriter::Impl {
   }
 
   bool AppendEvent(TableState& t, int partition, const log::StoredRecord& rec) {
-    Status st = options_.decoder->Decode(rec, &event_);
+    Status st = options_.decoder->Decode(rec, &row_);
     simdjson::dom::object context;
-    if (st.ok()) {
+    if (st.ok() && !row_.context_json.empty()) {
       simdjson::dom::element root;
-      if (auto err = context_parser_.parse(event_.context_json).get(root);
+      if (auto err = context_parser_.parse(row_.context_json).get(root);
           err || root.get(context) != simdjson::SUCCESS) {
         st = Status::InvalidArgument("context is not a JSON object");
       }
@@ -451,7 +623,7 @@ class BronzeWriter::Impl {
       }
       return false;
     }
-    const event::Event& e = event_;
+    const EventRow& e = row_;
     auto& c = t.columns;
     c[kEventId].AppendString(e.event_id);
     c[kEventType].AppendString(e.event_type);
@@ -472,10 +644,46 @@ class BronzeWriter::Impl {
     c[kEventLogOffset].AppendInt64(rec.offset);
     AppendOptionalString(c[kProperties], e.properties_json);
     size_t k = 0;
-    for (auto field : context) {
-      AppendContext(t, k++, field.key, field.value);
+    if (e.context_json.empty()) {
+      for (const EventRow::ContextValue& v : e.context) AppendContext(t, k++, v.key, v.value);
+    } else {
+      for (auto field : context) AppendContext(t, k++, field.key, FlatOf(field.value));
     }
     return true;
+  }
+
+  // A context value of JSON text as a flat value (objects and arrays as their JSON text).
+  schema::FlatValue FlatOf(simdjson::dom::element value) {
+    using simdjson::dom::element_type;
+    using Kind = schema::FlatValue::Kind;
+    schema::FlatValue v;
+    switch (value.type()) {
+      case element_type::NULL_VALUE:
+        return v;
+      case element_type::STRING:
+        v.kind = Kind::kString;
+        v.text = value.get_string().value_unsafe();
+        return v;
+      case element_type::INT64:
+        v.kind = Kind::kLong;
+        v.integer = value.get_int64().value_unsafe();
+        return v;
+      case element_type::UINT64:
+      case element_type::DOUBLE:
+        v.kind = Kind::kDouble;
+        if (value.get_double().get(v.number) != simdjson::SUCCESS) v.number = 0;
+        return v;
+      case element_type::BOOL:
+        v.kind = Kind::kBoolean;
+        v.boolean = value.get_bool().value_unsafe();
+        return v;
+      default:
+        v.kind = Kind::kJson;
+        context_text_.clear();
+        event::AppendJsonElement(&context_text_, value);
+        v.text = context_text_;
+        return v;
+    }
   }
 
   ContextSlot* FindSlot(TableState& t, size_t position, std::string_view key) {
@@ -500,16 +708,13 @@ class BronzeWriter::Impl {
     return static_cast<int>(t.columns.size() - 1);
   }
 
-  void AppendContext(TableState& t, size_t position, std::string_view key,
-                     simdjson::dom::element value) {
-    using simdjson::dom::element_type;
-    const element_type json_type = value.type();
-    if (json_type == element_type::NULL_VALUE || key.empty()) return;
+  void AppendContext(TableState& t, size_t position, std::string_view key, const schema::FlatValue& value) {
+    using Kind = schema::FlatValue::Kind;
+    if (value.kind == Kind::kNull || key.empty()) return;
     ColumnType type = ColumnType::kString;
-    if (json_type == element_type::INT64 || json_type == element_type::UINT64 ||
-        json_type == element_type::DOUBLE) {
+    if (value.kind == Kind::kLong || value.kind == Kind::kDouble) {
       type = ColumnType::kDouble;
-    } else if (json_type == element_type::BOOL) {
+    } else if (value.kind == Kind::kBoolean) {
       type = ColumnType::kBoolean;
     }
     ContextSlot* slot = FindSlot(t, position, key);
@@ -524,19 +729,14 @@ class BronzeWriter::Impl {
     if (col->size() > t.rows) return;  // the key repeats within one object: first one wins
     if (col->type() == type && type != ColumnType::kString) {
       if (type == ColumnType::kDouble) {
-        double d = 0;
-        if (value.get_double().get(d) != simdjson::SUCCESS) d = 0;  // every JSON number converts
-        col->AppendDouble(d);
+        col->AppendDouble(value.kind == Kind::kLong ? static_cast<double>(value.integer) : value.number);
       } else {
-        bool b = false;
-        if (value.get_bool().get(b) != simdjson::SUCCESS) b = false;
-        col->AppendBool(b);
+        col->AppendBool(value.boolean);
       }
       return;
     }
-    std::string_view text;
-    if (col->type() == ColumnType::kString && value.get_string().get(text) == simdjson::SUCCESS) {
-      col->AppendString(text);
+    if (col->type() == ColumnType::kString && value.kind == Kind::kString) {
+      col->AppendString(value.text);
       return;
     }
     // Any other value is kept as its JSON text: in the column itself when that is a string
@@ -554,8 +754,27 @@ class BronzeWriter::Impl {
       col = &t.columns[static_cast<size_t>(slot->text)];
       if (col->size() > t.rows) return;
     }
-    json_text_.clear();
-    event::AppendJsonElement(&json_text_, value);
+    switch (value.kind) {
+      case Kind::kJson:
+        col->AppendString(value.text);
+        return;
+      case Kind::kString:
+        json_text_.clear();
+        event::AppendJsonString(&json_text_, value.text);
+        break;
+      case Kind::kLong:
+        json_text_.clear();
+        event::AppendJsonInt(&json_text_, value.integer);
+        break;
+      case Kind::kDouble:
+        number_text_.Clear();
+        number_text_.PutDouble(value.number);
+        json_text_.assign(number_text_.view());
+        break;
+      default:
+        json_text_ = value.boolean ? "true" : "false";
+        break;
+    }
     col->AppendString(json_text_);
   }
 
@@ -809,9 +1028,12 @@ class BronzeWriter::Impl {
   std::shared_ptr<LagState> lag_;
   std::vector<std::unique_ptr<TableState>> tables_;
   int64_t buffered_bytes_ = 0;
-  event::Event event_;  // reused for every record
+  std::vector<log::StoredRecord> records_;  // reused for every read
+  EventRow row_;                            // reused for every record
   simdjson::dom::parser context_parser_;
   std::string json_text_;
+  std::string context_text_;
+  event::JsonBuffer number_text_;
 
   std::atomic<int64_t> records_read_{0}, rows_committed_{0}, files_committed_{0}, commits_{0},
       undecodable_{0};

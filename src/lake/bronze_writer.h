@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "event/event.h"
 #include "lake/parquet.h"
 #include "log/log.h"
+#include "schema/avro.h"
 
 namespace tidemark::schema {
 class Registry;
@@ -24,15 +26,42 @@ class Registry;
 
 namespace tidemark::lake {
 
-// The value → Event step for user-events and server-events records, the one place that
-// knows how a log value is encoded (Confluent-framed Avro with the gateway's metadata in
-// record headers, or canonical event JSON). Not thread-safe; the writer thread owns it.
+// One user-events or server-events record as a bronze row. Views point into the record,
+// the decoder's buffers or its schemas, and live until the decoder's next Decode.
+struct EventRow {
+  std::string_view event_id, event_type, user_id, anonymous_id, session_id, platform, source;
+  int64_t timestamp_ms = 0;
+  int64_t event_time_ms = 0;
+  int64_t received_at_ms = 0;
+  std::optional<int64_t> schema_version;
+  std::string_view properties_json;  // a compact JSON object
+  // The context, either member by member (typed values) or, when context_json is not
+  // empty, as the text of a JSON object that the writer parses.
+  struct ContextValue {
+    std::string_view key;
+    schema::FlatValue value;
+  };
+  std::vector<ContextValue> context;
+  std::string_view context_json;
+
+  void Clear() {
+    event_id = event_type = user_id = anonymous_id = session_id = platform = source = {};
+    timestamp_ms = event_time_ms = received_at_ms = 0;
+    schema_version.reset();
+    properties_json = context_json = {};
+    context.clear();  // keeps its capacity
+  }
+};
+
+// The record → row step for user-events and server-events, the one place that knows how a
+// log value is encoded (Confluent-framed Avro with the gateway's metadata in record
+// headers, or canonical event JSON). Not thread-safe; the writer thread owns it.
 class EventDecoder {
  public:
   virtual ~EventDecoder() = default;
   // Fills *out (which the caller reuses across records) from one record. InvalidArgument
   // when the value is not an event; the writer then counts and skips the record.
-  virtual Status Decode(const log::StoredRecord& record, event::Event* out) = 0;
+  virtual Status Decode(const log::StoredRecord& record, EventRow* out) = 0;
 };
 
 // Canonical JSON values (event::EventFromJson). The `received_at` (epoch ms) and `source`
@@ -43,7 +72,9 @@ std::unique_ptr<EventDecoder> NewCanonicalJsonDecoder();
 // schema of their subject through `registry` (which must outlive the decoder), so fields
 // added later read as their defaults; received_at is the record timestamp and the
 // gateway's headers (source, event_time, event_id, platform) complete the event. Other
-// values are canonical JSON, as NewCanonicalJsonDecoder reads them.
+// values are canonical JSON, as NewCanonicalJsonDecoder reads them. Avro values are read
+// straight from the binary into the row (schema::ResolvingDecoder::DecodeFlat, one plan
+// per writer schema, refreshed when the registry changes), without a JSON step.
 std::unique_ptr<EventDecoder> NewLogEventDecoder(schema::Registry* registry);
 
 struct BronzeWriterOptions {

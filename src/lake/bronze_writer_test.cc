@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <map>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -12,6 +13,9 @@
 #include "lake/bronze_schema.h"
 #include "lake/table.h"
 #include "log/memory_log.h"
+#include "schema/ingest_encoder.h"
+#include "schema/registry.h"
+#include "schema/wire_format.h"
 
 namespace tidemark::lake {
 namespace {
@@ -266,6 +270,121 @@ TEST_F(BronzeWriterTest, ContextValueOfAnotherTypeIsKeptAsJsonText) {
         break;
     }
   }
+}
+
+// The Avro fast path (a flat decode straight into the row) against the long way round (the
+// value resolved to JSON, then read as canonical JSON): every column of every row agrees,
+// across a typed schema read by a newer version (defaults, an enum, a nested record and
+// numbers in the context) and the generic schema's "json" strings.
+TEST_F(BronzeWriterTest, AvroValuesLandAsTheirResolvedJsonWould) {
+  auto schema_log = log::NewMemoryLog();
+  auto registry = schema::Registry::Open(*schema_log).value();
+  const std::string v1 = R"({"type":"record","name":"PageView","fields":[
+    {"name":"event_type","type":"string"},
+    {"name":"timestamp","type":{"type":"long","logicalType":"timestamp-millis"}},
+    {"name":"user_id","type":["null","string"],"default":null},
+    {"name":"anonymous_id","type":["null","string"],"default":null},
+    {"name":"platform","type":{"type":"enum","name":"Platform","symbols":["web","ios"]},"default":"web"},
+    {"name":"context","default":{},"type":{"type":"record","name":"Context","fields":[
+      {"name":"ip","type":["null","string"],"default":null},
+      {"name":"screen","type":["null",{"type":"record","name":"Screen","fields":[
+        {"name":"w","type":"int"},{"name":"h","type":"int"}]}],"default":null},
+      {"name":"dpr","type":["null","float"],"default":null},
+      {"name":"retina","type":["null","boolean"],"default":null},
+      {"name":"visits","type":["null","int"],"default":null}]}},
+    {"name":"properties","default":{},"type":{"type":"record","name":"Props","fields":[
+      {"name":"url","type":["null","string"],"default":null},
+      {"name":"tags","type":{"type":"array","items":"string"},"default":[]}]}}]})";
+  std::string v2 = v1;
+  v2.replace(v2.find(R"({"name":"visits")"), 0,
+             R"({"name":"app_version","type":"string","default":"unknown"},)");
+  v2.replace(v2.find(R"({"name":"url")"), 0, R"({"name":"ref","type":["null","string"],"default":null},)");
+  ASSERT_TRUE(registry->Register("page_view-value", v1).ok());
+  const int v1_id = registry->Lookup("page_view-value", v1)->id;
+  ASSERT_TRUE(registry->Register("page_view-value", v2).ok());
+  ASSERT_TRUE(registry->Register(schema::kGenericSubject, schema::GenericEventSchema()).ok());
+  const int generic_id = registry->Lookup(schema::kGenericSubject, schema::GenericEventSchema())->id;
+
+  const std::vector<std::pair<int, std::string>> events = {
+      {v1_id, R"({"event_type":"page_view","timestamp":1775800800000,"user_id":"u-1","platform":"ios",
+          "context":{"ip":"10.0.0.1","screen":{"w":390,"h":844},"dpr":3.0,"retina":true,"visits":7},
+          "properties":{"url":"/a","tags":["x","y"]}})"},
+      {v1_id, R"({"event_type":"page_view","timestamp":1775800801000,"anonymous_id":"a-2",
+          "context":{"dpr":1.25},"properties":{}})"},
+      {generic_id, R"({"event_type":"level_up","timestamp":1775800802000,"user_id":"u-3","event_id":"e-3",
+          "schema_version":4,"platform":"server",
+          "context":{"ip":"10.1.1.1","visits":2,"retina":false,"screen":[1,2]},"properties":{"level":3}})"},
+      {generic_id, R"({"event_type":"level_up","timestamp":1775800803000,"user_id":"u-4","session_id":"s-4"})"},
+  };
+  schema::ConsumerDecoder reference(*registry);
+  std::vector<log::Record> avro_records, json_records;
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto writer_schema = registry->SchemaById(events[i].first).value();
+    auto body = schema::EncodeJsonText(*writer_schema, events[i].second);
+    ASSERT_TRUE(body.ok()) << body.status().ToString();
+    log::Record avro{"k", {}, 1775800900000 + static_cast<int64_t>(i), {}};
+    schema::AppendWireHeader(events[i].first, &avro.value);
+    avro.value += *body;
+    avro.headers = {{"source", "web-shop"}};
+    if (i == 1) avro.headers.push_back({"event_time", "1775800800500"});
+    // The long way: resolved JSON, read as canonical JSON, with the headers applied.
+    std::string resolved;
+    ASSERT_TRUE(reference.DecodeToJson(avro.value, &resolved).ok());
+    auto e = event::EventFromJson(resolved);
+    ASSERT_TRUE(e.ok()) << e.status().ToString() << " " << resolved;
+    e->received_at_ms = avro.timestamp_ms;
+    e->source = "web-shop";
+    if (i == 1) e->event_time_ms = 1775800800500;
+    json_records.push_back({"k", event::EventToJson(*e), avro.timestamp_ms, {}});
+    avro_records.push_back(std::move(avro));
+  }
+  ASSERT_TRUE(log::AppendAndWait(*log_, log::kUserEvents, 0, std::move(avro_records)).ok());
+  ASSERT_TRUE(log::AppendAndWait(*log_, log::kUserEvents, 1, std::move(json_records)).ok());
+
+  auto o = Options();
+  o.decoder = NewLogEventDecoder(registry.get());
+  auto w = OpenWriter(std::move(o));
+  ASSERT_TRUE(w->CatchUp().ok());
+  EXPECT_EQ(w->stats().undecodable_records, 0);
+  auto t = OpenTable(bronze::kUserEvents);
+  std::vector<std::string> names;
+  for (const Field& f : t->current().schema.fields) names.push_back(f.name);
+  auto b = t->Scan(names);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_EQ(b->num_rows(), 2 * events.size());
+  auto cell = [&](size_t c, size_t r) -> std::string {
+    const Column& col = b->column(c);
+    if (col.IsNull(r)) return "NULL";
+    switch (col.type()) {
+      case ColumnType::kBoolean: return col.BoolAt(r) ? "true" : "false";
+      case ColumnType::kInt32: return std::to_string(col.Int32At(r));
+      case ColumnType::kInt64:
+      case ColumnType::kTimestampMillis: return std::to_string(col.Int64At(r));
+      case ColumnType::kDouble: return std::to_string(col.DoubleAt(r));
+      case ColumnType::kString: return std::string(col.StringAt(r));
+    }
+    return "?";
+  };
+  const int partition_column = t->current().schema.FindField("log_partition");
+  const int offset_column = t->current().schema.FindField("log_offset");
+  std::map<std::pair<int, int64_t>, size_t> row_of;
+  for (size_t r = 0; r < b->num_rows(); ++r) {
+    row_of[{b->column(partition_column).Int32At(r), b->column(offset_column).Int64At(r)}] = r;
+  }
+  for (int64_t offset = 0; offset < static_cast<int64_t>(events.size()); ++offset) {
+    const size_t fast = row_of.at({0, offset}), slow = row_of.at({1, offset});
+    for (size_t c = 0; c < names.size(); ++c) {
+      if (static_cast<int>(c) == partition_column) continue;
+      EXPECT_EQ(cell(c, fast), cell(c, slow)) << "offset " << offset << " column " << names[c];
+    }
+  }
+  // The v1 events took v2's defaults, and the nested record is its JSON text.
+  EXPECT_EQ(cell(static_cast<size_t>(t->current().schema.FindField("context_app_version")), row_of.at({0, 0})),
+            "unknown");
+  EXPECT_EQ(cell(static_cast<size_t>(t->current().schema.FindField("context_screen")), row_of.at({0, 0})),
+            R"({"w":390,"h":844})");
+  EXPECT_EQ(cell(static_cast<size_t>(t->current().schema.FindField("properties")), row_of.at({0, 0})),
+            R"({"url":"/a","tags":["x","y"],"ref":null})");
 }
 
 TEST_F(BronzeWriterTest, ContextColumnsStopAtTheConfiguredBound) {
