@@ -20,7 +20,7 @@ const std::vector<SettingDef> kSettings = {
     {"server.log_level", T::kString, "info", "trace|debug|info|warn|error"},
     // gateway
     {"gateway.io_threads", T::kInt, "0", "HTTP I/O threads; 0 means one per core"},
-    {"gateway.max_event_bytes", T::kInt, "32768", "largest accepted event (compact JSON bytes)"},
+    {"gateway.max_event_bytes", T::kInt, "32768", "largest accepted event: bytes of its log value (compact JSON, or the encoded Avro when schema.enabled)"},
     {"gateway.max_request_bytes", T::kInt, "5242880", "largest request body, before and after decompression"},
     {"gateway.max_batch_events", T::kInt, "2000", "most events in one batch"},
     {"gateway.max_inflight_bytes", T::kInt, "268435456", "request bytes being processed at once; beyond it requests get 503"},

@@ -48,6 +48,42 @@ std::optional<int64_t> ParseTimeElement(element e) {
   return std::nullopt;
 }
 
+namespace {
+
+// The outcome of a valid event. `service` is its context.service text (a server event's
+// partition key); session_buf and id_buf are NormalizeEvent's buffers for an integer
+// session_id's text and a derived event_id.
+NormalizeOutcome Accept(const internal::CanonicalFields& c, const IngestContext& ctx, std::string_view service,
+                        bool platform_defaulted, const char* session_buf, const char* id_buf) {
+  NormalizeOutcome ok;
+  if (c.platform == "server") {
+    ok.server_event = true;
+    ok.partition_key = service.empty() ? ctx.source : service;
+    ok.partition_key_field = service.empty() ? "" : "context.service";
+  } else {
+    ok.partition_key = c.user_id.empty() ? c.anonymous_id : c.user_id;
+    ok.partition_key_field = c.user_id.empty() ? "anonymous_id" : "user_id";
+  }
+  ok.event_type = c.event_type;
+  ok.platform = c.platform;
+  ok.platform_defaulted = platform_defaulted;
+  ok.schema_version = c.schema_version;
+  ok.event_time_ms = c.event_time_ms;
+  if (c.session_id.data() == session_buf) {
+    std::memcpy(ok.session_id_digits, session_buf, c.session_id.size());
+    ok.session_id_digits_len = static_cast<uint8_t>(c.session_id.size());
+  }
+  ok.event_id_derived = c.event_id.data() == id_buf;
+  if (ok.event_id_derived) {
+    std::memcpy(ok.derived_event_id, id_buf, sizeof ok.derived_event_id);
+  } else {
+    ok.client_event_id = c.event_id;
+  }
+  return ok;
+}
+
+}  // namespace
+
 NormalizeOutcome NormalizeEvent(element raw, const IngestContext& ctx, const EventLimits& limits,
                                 std::string* out) {
   thread_local JsonBuffer buffer;
@@ -230,6 +266,18 @@ NormalizeOutcome NormalizeEvent(element raw, const IngestContext& ctx, const Eve
   }
   c.source = ctx.source;
 
+  if (out == nullptr) {
+    // Checked only: the context's service is still the partition key of a server event
+    // (the last one, as below).
+    std::string_view service;
+    if (has_context && c.platform == "server") {
+      for (auto field : context) {
+        if (field.key == "service" && field.value.get(service) != simdjson::SUCCESS) service = {};
+      }
+    }
+    return Accept(c, ctx, service, platform_defaulted, session_buf, id_buf);
+  }
+
   // Write.
   const size_t start = out->size();
   internal::AppendCanonicalHead(out, c, true);
@@ -273,31 +321,7 @@ NormalizeOutcome NormalizeEvent(element raw, const IngestContext& ctx, const Eve
                                             std::to_string(limits.max_event_bytes));
   }
 
-  NormalizeOutcome ok;
-  if (c.platform == "server") {
-    ok.server_event = true;
-    ok.partition_key = service.empty() ? ctx.source : service;
-    ok.partition_key_field = service.empty() ? "" : "context.service";
-  } else {
-    ok.partition_key = c.user_id.empty() ? c.anonymous_id : c.user_id;
-    ok.partition_key_field = c.user_id.empty() ? "anonymous_id" : "user_id";
-  }
-  ok.event_type = c.event_type;
-  ok.platform = c.platform;
-  ok.platform_defaulted = platform_defaulted;
-  ok.schema_version = c.schema_version;
-  ok.event_time_ms = c.event_time_ms;
-  if (c.session_id.data() == session_buf) {
-    std::memcpy(ok.session_id_digits, session_buf, c.session_id.size());
-    ok.session_id_digits_len = static_cast<uint8_t>(c.session_id.size());
-  }
-  ok.event_id_derived = c.event_id.data() == id_buf;
-  if (ok.event_id_derived) {
-    std::memcpy(ok.derived_event_id, id_buf, sizeof id_buf);
-  } else {
-    ok.client_event_id = c.event_id;
-  }
-  return ok;
+  return Accept(c, ctx, service, platform_defaulted, session_buf, id_buf);
 }
 
 }  // namespace tidemark::event

@@ -68,7 +68,9 @@ struct [[nodiscard]] NormalizeOutcome {
 };
 
 // Checks one ingest event and, when it is valid, appends its canonical JSON to *out
-// (which the caller clears or reuses). On error *out is left as it was on entry.
+// (which the caller clears or reuses). On error *out is left as it was on entry. With a
+// null `out` the event is only checked: nothing is written and limits.max_event_bytes is
+// the caller's to apply to what it writes instead (the gateway's encoder).
 NormalizeOutcome NormalizeEvent(simdjson::dom::element raw, const IngestContext& ctx,
                                 const EventLimits& limits, JsonBuffer* out);
 // The same, appending to a std::string (tests, tools).

@@ -46,6 +46,36 @@ class NormalizeEventTest : public ::testing::Test {
   EventLimits limits_;
 };
 
+// With no output the event is only checked: the outcome is the one the writing call gives.
+TEST_F(NormalizeEventTest, CheckOnlyGivesTheSameOutcomeWithoutWriting) {
+  const char* events[] = {
+      R"({"event_type":"page_view","timestamp":1775800799000,"user_id":"u1","session_id":42})",
+      R"({"event_type":"job_done","timestamp":1775800799000,"anonymous_id":"a1","platform":"server",
+          "context":{"service":"billing","service":"payments"}})",
+      R"({"event_type":"job_done","timestamp":1775800799000,"user_id":"u2","platform":"server"})",
+      R"({"event_type":"Bad Type","timestamp":1775800799000,"user_id":"u1"})",
+  };
+  for (const char* json : events) {
+    simdjson::dom::element e = parser_.parse(std::string_view(json)).value();
+    std::string written;
+    NormalizeOutcome a = NormalizeEvent(e, ctx_, limits_, &written);
+    NormalizeOutcome b = NormalizeEvent(e, ctx_, limits_, static_cast<JsonBuffer*>(nullptr));
+    ASSERT_EQ(a.ok(), b.ok()) << json;
+    if (!a.ok()) {
+      EXPECT_EQ(a.error->message, b.error->message);
+      continue;
+    }
+    EXPECT_EQ(a.partition_key, b.partition_key) << json;
+    EXPECT_EQ(a.partition_key_field, b.partition_key_field) << json;
+    EXPECT_EQ(a.server_event, b.server_event);
+    EXPECT_EQ(a.event_type, b.event_type);
+    EXPECT_EQ(a.platform, b.platform);
+    EXPECT_EQ(a.event_id(), b.event_id());
+    EXPECT_EQ(a.session_id_text(), b.session_id_text());
+    EXPECT_EQ(a.event_time_ms, b.event_time_ms);
+  }
+}
+
 TEST_F(NormalizeEventTest, ValidEventGetsGatewayFields) {
   Normalized n = Run(R"({"event_type":"page_view","timestamp":"2026-04-10T05:59:59Z",
       "user_id":"u1","event_id":"e1","properties":{"path":"/x"},"extra":1})");

@@ -182,7 +182,10 @@ void PlanBatch(const BatchInput& in, const BatchLimits& limits, const TopicParti
 
   for (simdjson::dom::element raw : batch) {
     scratch.Clear();
-    event::NormalizeOutcome outcome = event::NormalizeEvent(raw, ctx, limits.event, &scratch);
+    // With an encoder the canonical JSON is not needed: the event is only checked, and the
+    // size limit applies to the value the encoder writes.
+    event::NormalizeOutcome outcome =
+        event::NormalizeEvent(raw, ctx, limits.event, in.encoder != nullptr ? nullptr : &scratch);
     if (!outcome.ok()) {
       reject(raw, *outcome.error);
       ++index;
@@ -193,6 +196,13 @@ void PlanBatch(const BatchInput& in, const BatchLimits& limits, const TopicParti
       EncodeInput encode{raw, &outcome, in.source, in.client_ip, sent_at.has_value()};
       if (std::optional<event::EventError> err = in.encoder->Encode(encode, &record)) {
         reject(raw, *err);
+        ++index;
+        continue;
+      }
+      if (record.value.size() > limits.event.max_event_bytes) {
+        reject(raw, {event::Reason::kEventTooLarge,
+                     "event: " + std::to_string(record.value.size()) + " bytes encoded exceed the limit of " +
+                         std::to_string(limits.event.max_event_bytes)});
         ++index;
         continue;
       }

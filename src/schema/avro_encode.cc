@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/time_format.h"
+#include "event/json_writer.h"
 #include "schema/avro.h"
 #include "schema/binary_internal.h"
 #include "schema/codec_internal.h"
@@ -190,7 +191,10 @@ class Encoder {
       }
       case AvroType::kString:
         if (n.logical == LogicalType::kJson && !defaults_) {
-          AppendAvroString(simdjson::minify(v), out_);
+          thread_local event::JsonBuffer text;
+          text.Clear();
+          text.PutElement(v);
+          AppendAvroString(text.view(), out_);
           return true;
         }
         if (v.type() != element_type::STRING) return Mismatch(n, v, path);
