@@ -63,9 +63,9 @@ Status PartitionTask::Restore() {
 Result<size_t> PartitionTask::PollOnce() {
   log::ReadOptions ro;
   ro.max_bytes = options_.read_max_bytes;
-  auto batch = log_->Read(topic_, partition_, next_offset_, ro);
-  if (!batch.ok()) {
-    if (batch.status().code() == StatusCode::kOutOfRange) {
+  // Read into the records of the previous poll: their buffers are reused.
+  if (Status st = log_->ReadInto(topic_, partition_, next_offset_, ro, &batch_); !st.ok()) {
+    if (st.code() == StatusCode::kOutOfRange) {
       ASSIGN_OR_RETURN(int64_t start, log_->StartOffset(topic_, partition_));
       if (next_offset_ < start) {
         spdlog::warn("stream {}: offset {} fell behind log retention; skipping to {}", processor_.shard(),
@@ -74,13 +74,13 @@ Result<size_t> PartitionTask::PollOnce() {
         return size_t{0};
       }
     }
-    return batch.status();
+    return st;
   }
   size_t consumed = 0;
   backpressured_ = false;
-  for (size_t i = 0; i < batch->size(); ++i) {
-    const log::StoredRecord& rec = (*batch)[i];
-    if (i + 2 < batch->size()) processor_.Prefetch((*batch)[i + 2]);
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    const log::StoredRecord& rec = batch_[i];
+    if (i + 2 < batch_.size()) processor_.Prefetch(batch_[i + 2]);
     PartitionProcessor::Outcome outcome = processor_.Process(rec);
     if (outcome == PartitionProcessor::Outcome::kBackpressure) {
       if (!backpressured_) {
