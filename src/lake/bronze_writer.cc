@@ -1028,7 +1028,7 @@ class BronzeWriter::Impl {
   std::shared_ptr<LagState> lag_;
   std::vector<std::unique_ptr<TableState>> tables_;
   int64_t buffered_bytes_ = 0;
-  std::vector<log::StoredRecord> records_;  // reused for every read
+  log::ReadBatch records_;  // reused for every read
   EventRow row_;                            // reused for every record
   simdjson::dom::parser context_parser_;
   std::string json_text_;

@@ -221,7 +221,7 @@ class EmbeddedLog final : public Log {
   }
 
   Status ReadInto(std::string_view topic, int partition, int64_t from, const ReadOptions& options,
-                  std::vector<StoredRecord>* out) const override {
+                  ReadBatch* out) const override {
     ASSIGN_OR_RETURN(Partition * p, Find(topic, partition));
     return p->ReadInto(from, options, out);
   }

@@ -51,6 +51,38 @@ struct StoredRecord {
 // The value of the named header, or empty.
 std::string_view HeaderValue(const Headers& headers, std::string_view name);
 
+// The records of one Log::ReadInto: the first size() records of a pool whose records keep
+// their buffers from read to read, so a consumer polling in a loop with one ReadBatch does
+// not allocate per record once the pool has grown. Not thread-safe.
+class ReadBatch {
+ public:
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const StoredRecord& operator[](size_t i) const { return pool_[i]; }
+  const StoredRecord& back() const { return pool_[size_ - 1]; }
+  const StoredRecord* begin() const { return pool_.data(); }
+  const StoredRecord* end() const { return pool_.data() + size_; }
+
+  // For implementations: empties the batch (keeping the pool) and hands out the next
+  // record slot, whose previous contents the caller overwrites field by field.
+  void Clear() { size_ = 0; }
+  StoredRecord& Next() {
+    if (size_ == pool_.size()) pool_.emplace_back();
+    return pool_[size_++];
+  }
+  void Reserve(size_t n) { pool_.reserve(n); }
+  // The records read, moved out (the pool goes with them).
+  std::vector<StoredRecord> Release() {
+    pool_.resize(size_);
+    size_ = 0;
+    return std::move(pool_);
+  }
+
+ private:
+  std::vector<StoredRecord> pool_;
+  size_t size_ = 0;
+};
+
 struct ReadOptions {
   size_t max_bytes = 1 << 20;  // stop after roughly this many key+value bytes (at least one record)
   size_t max_records = std::numeric_limits<size_t>::max();
@@ -83,12 +115,13 @@ class Log {
   virtual Result<std::vector<StoredRecord>> Read(std::string_view topic, int partition,
                                                  int64_t from,
                                                  const ReadOptions& options = {}) const = 0;
-  // Read into *out, which holds exactly the records read afterwards: the records already in
-  // it are overwritten in place, so a consumer that reads in a loop with one vector reuses
-  // their buffers instead of allocating for every record. The default calls Read.
+  // Read into *out, which holds exactly the records read afterwards (empty on error), its
+  // pooled records overwritten in place. The default calls Read.
   virtual Status ReadInto(std::string_view topic, int partition, int64_t from, const ReadOptions& options,
-                          std::vector<StoredRecord>* out) const {
-    ASSIGN_OR_RETURN(*out, Read(topic, partition, from, options));
+                          ReadBatch* out) const {
+    out->Clear();
+    ASSIGN_OR_RETURN(std::vector<StoredRecord> records, Read(topic, partition, from, options));
+    for (StoredRecord& r : records) out->Next() = std::move(r);
     return Status::Ok();
   }
   // Oldest offset still retained.

@@ -105,14 +105,17 @@ TEST_P(LogContractTest, ReadAtTheEndIsEmptyAndOutsideTheRangeIsOutOfRange) {
   EXPECT_TRUE(log_->Read("events", 2, 0)->empty());
 }
 
-TEST_P(LogContractTest, ReadIntoOverwritesTheVectorItIsGiven) {
+TEST_P(LogContractTest, ReadIntoReusesTheBatchItIsGiven) {
   std::vector<Record> with_headers = MakeRecords(0, 3);
   with_headers[0].headers = {{"source", "web-shop"}, {"event_time", "17"}};
   ASSERT_TRUE(AppendAndWait(*log_, "events", 0, std::move(with_headers)).ok());
   ASSERT_TRUE(AppendAndWait(*log_, "events", 0, MakeRecords(1, 2)).ok());
-  std::vector<StoredRecord> out(7);  // more records than a read returns, with stale contents
-  out[0].headers = {{"stale", "x"}, {"a", "b"}, {"c", "d"}};
-  out[1].value = std::string(10000, 'z');
+  ReadBatch out;  // its pool holds more records than a read returns, with stale contents
+  for (int i = 0; i < 7; ++i) out.Next().key = "stale";
+  out.Clear();
+  out.Next().headers = {{"stale", "x"}, {"a", "b"}, {"c", "d"}};
+  out.Next().value = std::string(10000, 'z');
+  out.Clear();
   ASSERT_TRUE(log_->ReadInto("events", 0, 0, ReadOptions{}, &out).ok());
   auto expected = log_->Read("events", 0, 0);
   ASSERT_TRUE(expected.ok());
@@ -132,7 +135,9 @@ TEST_P(LogContractTest, ReadIntoOverwritesTheVectorItIsGiven) {
   EXPECT_TRUE(out[0].headers.empty());
   ASSERT_TRUE(log_->ReadInto("events", 0, 5, ReadOptions{}, &out).ok());
   EXPECT_TRUE(out.empty()) << "at the end: nothing";
+  ASSERT_TRUE(log_->ReadInto("events", 0, 0, ReadOptions{}, &out).ok());
   EXPECT_EQ(log_->ReadInto("events", 0, 6, ReadOptions{}, &out).code(), StatusCode::kOutOfRange);
+  EXPECT_TRUE(out.empty()) << "an error leaves nothing read";
 }
 
 TEST_P(LogContractTest, UnknownTopicOrPartitionIsNotFound) {

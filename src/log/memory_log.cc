@@ -97,13 +97,14 @@ class MemoryLog final : public Log {
 
   Result<std::vector<StoredRecord>> Read(std::string_view topic, int partition, int64_t from,
                                          const ReadOptions& options) const override {
-    std::vector<StoredRecord> out;
+    ReadBatch out;
     RETURN_IF_ERROR(ReadInto(topic, partition, from, options, &out));
-    return out;
+    return out.Release();
   }
 
   Status ReadInto(std::string_view topic, int partition, int64_t from, const ReadOptions& options,
-                  std::vector<StoredRecord>* out) const override {
+                  ReadBatch* out) const override {
+    out->Clear();
     std::lock_guard<std::mutex> lock(mu_);
     ASSIGN_OR_RETURN(const std::vector<StoredRecord>* stored, Find(topic, partition));
     const int64_t end = static_cast<int64_t>(stored->size());
@@ -147,29 +148,23 @@ class MemoryLog final : public Log {
   // Requires mu_.
   // Copies the records from `from` on that the options allow into *out, reusing its records.
   static void CopyRange(const std::vector<StoredRecord>& stored, int64_t from, const ReadOptions& options,
-                        std::vector<StoredRecord>* out) {
-    size_t filled = 0, bytes = 0;
+                        ReadBatch* out) {
+    size_t bytes = 0;
     for (size_t o = static_cast<size_t>(from); o < stored.size(); ++o) {
-      if (filled >= options.max_records || (filled > 0 && bytes >= options.max_bytes)) break;
+      if (out->size() >= options.max_records || (!out->empty() && bytes >= options.max_bytes)) break;
       const StoredRecord& r = stored[o];
-      if (filled < out->size()) {
-        StoredRecord& to = (*out)[filled];
-        to.offset = r.offset;
-        to.timestamp_ms = r.timestamp_ms;
-        to.key.assign(r.key);
-        to.value.assign(r.value);
-        to.headers.resize(r.headers.size());
-        for (size_t h = 0; h < r.headers.size(); ++h) {
-          to.headers[h].first.assign(r.headers[h].first);
-          to.headers[h].second.assign(r.headers[h].second);
-        }
-      } else {
-        out->push_back(r);
+      StoredRecord& to = out->Next();
+      to.offset = r.offset;
+      to.timestamp_ms = r.timestamp_ms;
+      to.key.assign(r.key);
+      to.value.assign(r.value);
+      to.headers.resize(r.headers.size());
+      for (size_t h = 0; h < r.headers.size(); ++h) {
+        to.headers[h].first.assign(r.headers[h].first);
+        to.headers[h].second.assign(r.headers[h].second);
       }
-      ++filled;
       bytes += r.key.size() + r.value.size();
     }
-    out->resize(filled);
   }
 
   Result<std::vector<StoredRecord>*> Find(std::string_view topic, int partition) const {

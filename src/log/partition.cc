@@ -165,19 +165,21 @@ int64_t Partition::StartOffset() const {
 }
 
 Result<std::vector<StoredRecord>> Partition::Read(int64_t from, const ReadOptions& options) const {
-  std::vector<StoredRecord> out;
+  ReadBatch out;
   RETURN_IF_ERROR(ReadInto(from, options, &out));
-  return out;
+  return out.Release();
 }
 
-Status Partition::ReadInto(int64_t from, const ReadOptions& options, std::vector<StoredRecord>* out) const {
-  size_t filled = 0;
-  // Whatever way this returns, *out holds exactly the records decoded.
-  struct Trim {
-    std::vector<StoredRecord>* out;
-    const size_t* filled;
-    ~Trim() { out->resize(*filled); }
-  } trim{out, &filled};
+Status Partition::ReadInto(int64_t from, const ReadOptions& options, ReadBatch* out) const {
+  out->Clear();
+  // An error leaves the batch empty, not holding the records decoded before it.
+  struct ClearOnError {
+    ReadBatch* out;
+    bool ok = false;
+    ~ClearOnError() {
+      if (!ok) out->Clear();
+    }
+  } guard{out};
   struct Piece {
     std::shared_ptr<Segment> segment;
     int64_t pos;
@@ -201,7 +203,9 @@ Status Partition::ReadInto(int64_t from, const ReadOptions& options, std::vector
     return Status::OutOfRange(fmt::format("log: {}: offset {} is outside the retained range [{}, {}]", display_,
                                           from, start, end));
   }
+  guard.ok = true;
   if (from == end || options.max_records == 0) return Status::Ok();
+  guard.ok = false;
 
   ReadBudget budget{options.max_bytes, options.max_records};
   // Large preads: at least 256 KiB, and enough to satisfy max_bytes in one go when it can.
@@ -239,11 +243,15 @@ Status Partition::ReadInto(int64_t from, const ReadOptions& options, std::vector
       }
       expected = h.next_offset();
       RETURN_IF_ERROR(DecodeBatchRecords(
-          h, reader.data(), from, &budget, out, &filled,
+          h, reader.data(), from, &budget, out,
           fmt::format("{}: batch at byte {}", piece.segment->display(), reader.position())));
-      if (budget.Full(filled)) return Status::Ok();
+      if (budget.Full(out->size())) {
+        guard.ok = true;
+        return Status::Ok();
+      }
     }
   }
+  guard.ok = true;
   return Status::Ok();
 }
 

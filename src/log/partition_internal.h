@@ -67,7 +67,7 @@ class Partition {
 
   Result<std::vector<StoredRecord>> Read(int64_t from, const ReadOptions& options) const;
   // Log::ReadInto.
-  Status ReadInto(int64_t from, const ReadOptions& options, std::vector<StoredRecord>* out) const;
+  Status ReadInto(int64_t from, const ReadOptions& options, ReadBatch* out) const;
   int64_t StartOffset() const;
   int64_t EndOffset() const { return end_offset_.load(std::memory_order_acquire); }
   // Deletes whole non-active segments, oldest first, while they are older than retention_ms

@@ -195,7 +195,7 @@ bool BatchCrcMatches(const BatchHeader& h, const char* p) {
 }
 
 Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, ReadBudget* budget,
-                          std::vector<StoredRecord>* out, size_t* filled, const std::string& where) {
+                          ReadBatch* out, const std::string& where) {
   const char* section = p + kBatchHeaderSize;
   const size_t section_size = h.total_size() - kBatchHeaderSize;
   switch (h.codec()) {
@@ -219,9 +219,7 @@ Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, Rea
       return Status::Corruption(fmt::format("{}: unknown codec {}", where, h.attributes & 0x7));
   }
 
-  if (out->capacity() < *filled + static_cast<size_t>(h.record_count)) {
-    out->reserve(std::max(out->capacity() * 2, *filled + static_cast<size_t>(h.record_count)));
-  }
+  out->Reserve(out->size() + static_cast<size_t>(h.record_count));
   const char* cur = section;
   const char* end = section + h.records_size;
   for (int32_t i = 0; i < h.record_count; ++i) {
@@ -251,9 +249,8 @@ Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, Rea
     }
     const int64_t offset = h.base_offset + i;
     if (offset < from) continue;
-    if (budget->Full(*filled)) return Status::Ok();
-    StoredRecord& r = *filled < out->size() ? (*out)[*filled] : out->emplace_back();
-    ++*filled;
+    if (budget->Full(out->size())) return Status::Ok();
+    StoredRecord& r = out->Next();
     r.offset = offset;
     r.timestamp_ms = h.first_timestamp_ms + UnZigZag(ts_delta);
     r.key.assign(key, key_len);

@@ -156,14 +156,11 @@ struct ReadBudget {
   }
 };
 
-// Decodes the records of a CRC-checked batch at p into (*out)[*filled…] — overwriting
-// records already there, appending past the end — those with offset >= from, while the
-// budget allows (always at least one record in total); *filled counts the records decoded
-// so far. `where` names the batch for error messages ("user-events/3/….log: … in batch
-// at byte N").
+// Decodes the records of a CRC-checked batch at p into out's next records, those with
+// offset >= from, while the budget allows (always at least one record in total). `where`
+// names the batch for error messages ("user-events/3/….log: … in batch at byte N").
 Status DecodeBatchRecords(const BatchHeader& header, const char* p, int64_t from,
-                          ReadBudget* budget, std::vector<StoredRecord>* out, size_t* filled,
-                          const std::string& where);
+                          ReadBudget* budget, ReadBatch* out, const std::string& where);
 
 // Little-endian fixed-width integers.
 inline void PutU32(char* p, uint32_t v) {

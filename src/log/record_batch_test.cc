@@ -27,12 +27,10 @@ std::vector<Record> SampleRecords(int n) {
 
 std::vector<StoredRecord> DecodeAll(const BatchHeader& h, const char* p, int64_t from = 0) {
   ReadBudget budget{SIZE_MAX, SIZE_MAX};
-  std::vector<StoredRecord> out;
-  size_t filled = 0;
-  Status st = DecodeBatchRecords(h, p, from, &budget, &out, &filled, "test");
-  EXPECT_EQ(filled, out.size());
+  ReadBatch out;
+  Status st = DecodeBatchRecords(h, p, from, &budget, &out, "test");
   EXPECT_TRUE(st.ok()) << st.ToString();
-  return out;
+  return out.Release();
 }
 
 TEST(RecordBatchTest, EncodeThenDecodeGivesTheRecordsBack) {
@@ -111,11 +109,9 @@ TEST(RecordBatchTest, DecodeSkipsRecordsBeforeFromAndHonoursTheBudget) {
   EXPECT_EQ(out.front().offset, 105);
 
   ReadBudget budget{1, SIZE_MAX};  // one byte: still one record
-  out.clear();
-  size_t filled = 0;
-  ASSERT_TRUE(DecodeBatchRecords(h, buf.data(), 100, &budget, &out, &filled, "test").ok());
-  EXPECT_EQ(out.size(), 1u);
-  EXPECT_EQ(filled, 1u);
+  ReadBatch one;
+  ASSERT_TRUE(DecodeBatchRecords(h, buf.data(), 100, &budget, &one, "test").ok());
+  EXPECT_EQ(one.size(), 1u);
 }
 
 }  // namespace

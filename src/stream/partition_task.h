@@ -88,7 +88,7 @@ class PartitionTask {
   TaskOptions options_;
   PartitionProcessor processor_;
   int64_t next_offset_ = 0;
-  std::vector<log::StoredRecord> batch_;  // the last poll's records, reused by the next
+  log::ReadBatch batch_;  // the last poll's records, reused by the next
   int64_t last_emit_ms_ = 0;
   int64_t last_checkpoint_ms_ = 0;
   std::vector<log::Record> pending_late_;  // processed, not yet acknowledged by the log
