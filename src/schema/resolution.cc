@@ -408,6 +408,28 @@ class PlanDecoder {
         v->text = *out_;
         return Status::Ok();
     }
+    RETURN_IF_ERROR(ReadPrimitive(p, v));
+    if (v->kind != Kind::kString) return Status::Ok();
+    if (p.reader->type != AvroType::kString) {  // bytes, fixed: a JSON string of code points
+      const std::string_view bytes = v->text;
+      out_->clear();
+      internal::AppendJsonLatin1(bytes, out_);
+      v->kind = Kind::kJson;
+      v->text = *out_;
+    } else if (p.reader->logical == LogicalType::kJson && IsJsonText(v->text)) {
+      v->kind = Kind::kJson;
+    } else if (!ValidUtf8(v->text)) {
+      return Status::Corruption(fmt::format("avro datum: {}: string is not valid UTF-8",
+                                            p.path.empty() ? "root" : p.path));
+    }
+    return Status::Ok();
+  }
+
+  // One primitive value as the reader types it (int → long → float → double promotions
+  // applied; a float reader's value is exactly a float). Strings, bytes and fixed come back
+  // as kString holding the raw bytes, unchecked.
+  Status ReadPrimitive(const Plan& p, FlatValue* v) {
+    using Kind = FlatValue::Kind;
     const AvroType w = p.writer->type;
     const AvroType r = p.reader->type;
     switch (w) {
@@ -461,21 +483,7 @@ class PlanDecoder {
         bool ok = w == AvroType::kFixed ? in_.ReadFixed(static_cast<size_t>(p.writer->fixed_size), &s)
                                         : in_.ReadBytes(&s);
         if (!ok) return Truncated(p);
-        if (r != AvroType::kString) {
-          out_->clear();
-          internal::AppendJsonLatin1(s, out_);
-          v->kind = Kind::kJson;
-          v->text = *out_;
-          return Status::Ok();
-        }
-        if (p.reader->logical == LogicalType::kJson && IsJsonText(s)) {
-          v->kind = Kind::kJson;
-        } else if (ValidUtf8(s)) {
-          v->kind = Kind::kString;
-        } else {
-          return Status::Corruption(fmt::format("avro datum: {}: string is not valid UTF-8",
-                                                p.path.empty() ? "root" : p.path));
-        }
+        v->kind = Kind::kString;
         v->text = s;
         return Status::Ok();
       }
@@ -591,74 +599,38 @@ class PlanDecoder {
   }
 
   Status DecodePrimitive(const Plan& p) {
-    const AvroType w = p.writer->type;
-    const AvroType r = p.reader->type;
-    switch (w) {
-      case AvroType::kNull:
+    FlatValue v;
+    RETURN_IF_ERROR(ReadPrimitive(p, &v));
+    switch (v.kind) {
+      case FlatValue::Kind::kNull:
         out_->append("null");
         return Status::Ok();
-      case AvroType::kBoolean: {
-        std::string_view b;
-        if (!in_.ReadFixed(1, &b) || static_cast<unsigned char>(b[0]) > 1) return Truncated(p);
-        out_->append(b[0] ? "true" : "false");
+      case FlatValue::Kind::kBoolean:
+        out_->append(v.boolean ? "true" : "false");
         return Status::Ok();
-      }
-      case AvroType::kInt:
-      case AvroType::kLong: {
-        int64_t v;
-        if (w == AvroType::kInt) {
-          int32_t i;
-          if (!in_.ReadInt(&i)) return Truncated(p);
-          v = i;
-        } else if (!in_.ReadLong(&v)) {
-          return Truncated(p);
-        }
-        if (r == AvroType::kFloat) {
-          internal::AppendJsonFloat(static_cast<float>(v), out_);
-        } else if (r == AvroType::kDouble) {
-          internal::AppendJsonDouble(static_cast<double>(v), out_);
+      case FlatValue::Kind::kLong:
+        internal::AppendJsonInt(v.integer, out_);
+        return Status::Ok();
+      case FlatValue::Kind::kDouble:
+        if (p.reader->type == AvroType::kFloat) {
+          internal::AppendJsonFloat(static_cast<float>(v.number), out_);
         } else {
-          internal::AppendJsonInt(v, out_);
+          internal::AppendJsonDouble(v.number, out_);
         }
         return Status::Ok();
-      }
-      case AvroType::kFloat: {
-        float f;
-        if (!in_.ReadFloat(&f)) return Truncated(p);
-        if (r == AvroType::kDouble) {
-          internal::AppendJsonDouble(static_cast<double>(f), out_);
-        } else {
-          internal::AppendJsonFloat(f, out_);
-        }
-        return Status::Ok();
-      }
-      case AvroType::kDouble: {
-        double d;
-        if (!in_.ReadDouble(&d)) return Truncated(p);
-        internal::AppendJsonDouble(d, out_);
-        return Status::Ok();
-      }
-      case AvroType::kString:
-      case AvroType::kBytes:
-      case AvroType::kFixed: {
-        std::string_view s;
-        bool ok = w == AvroType::kFixed ? in_.ReadFixed(static_cast<size_t>(p.writer->fixed_size), &s)
-                                        : in_.ReadBytes(&s);
-        if (!ok) return Truncated(p);
-        if (r == AvroType::kString) {
-          // A "json" string is emitted as the value it holds, when it holds one.
-          if (p.reader->logical == LogicalType::kJson && IsJsonText(s)) {
-            out_->append(s);
-            return Status::Ok();
-          }
-          return AppendUtf8(s, p);
-        }
-        internal::AppendJsonLatin1(s, out_);
-        return Status::Ok();
-      }
       default:
-        return Status::Internal("primitive plan on a complex type");
+        break;
     }
+    if (p.reader->type != AvroType::kString) {
+      internal::AppendJsonLatin1(v.text, out_);
+      return Status::Ok();
+    }
+    // A "json" string is emitted as the value it holds, when it holds one.
+    if (p.reader->logical == LogicalType::kJson && IsJsonText(v.text)) {
+      out_->append(v.text);
+      return Status::Ok();
+    }
+    return AppendUtf8(v.text, p);
   }
 
   Status Skip(const AvroNode& n, int depth) {
