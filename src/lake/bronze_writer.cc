@@ -17,9 +17,9 @@
 #include <spdlog/spdlog.h>
 
 #include "common/fault_points.h"
+#include "event/event.h"
 #include "event/json_writer.h"
 #include "gateway/event_encoder.h"
-#include "event/event.h"
 #include "lake/bronze_schema.h"
 #include "lake/table.h"
 #include "schema/registry.h"
