@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { Tally, plain } from './check_helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '..', 'node', 'package.json'));
@@ -23,19 +24,6 @@ const fixture = process.argv[2];
 if (!fixture) {
   console.error('usage: node avsc_check.mjs <path to schema_avsc_fixture>');
   process.exit(2);
-}
-
-// avsc value → the plain JSON tidemark's decoder writes: bytes/fixed as latin-1 strings,
-// records as plain objects.
-function plain(v) {
-  if (Buffer.isBuffer(v)) return v.toString('latin1');
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === 'object') {
-    const out = {};
-    for (const k of Object.keys(v)) out[k] = plain(v[k]);
-    return out;
-  }
-  return v;
 }
 
 // Floats: tidemark prints the shortest float text, avsc widens to double; compare as float32.
@@ -59,23 +47,16 @@ function same(a, b, where) {
 }
 
 const lines = execFileSync(fixture, { encoding: 'utf8' }).trim().split('\n');
-let passed = 0;
-let failed = 0;
+const tally = new Tally();
 for (const line of lines) {
   const c = JSON.parse(line);
-  try {
+  await tally.check(c.name, () => {
     const type = avro.Type.forSchema(JSON.parse(c.schema), { wrapUnions: false });
     const bytes = Buffer.from(c.hex, 'hex');
     const decoded = type.fromBuffer(bytes);  // throws on trailing bytes or bad data
     same(plain(decoded), JSON.parse(c.json), c.name);
     assert.ok(type.toBuffer(decoded).equals(bytes), `${c.name}: avsc re-encodes to different bytes`);
     assert.equal(JSON.stringify(type.schema()), c.canonical, `${c.name}: canonical form differs`);
-    console.log(`ok ${c.name}`);
-    passed++;
-  } catch (e) {
-    console.log(`FAIL ${c.name}: ${e.message}`);
-    failed++;
-  }
+  });
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+tally.finish();

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { Tally, plain } from './check_helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '..', 'node', 'package.json'));
@@ -33,24 +34,10 @@ async function get(pathname) {
   return body;
 }
 
-// avsc's value → plain JSON as tidemark's decoder writes it (unions unwrapped by avsc's
-// default wrapUnions=false; timestamps stay numbers with logical types off).
-function plain(v) {
-  if (Buffer.isBuffer(v)) return v.toString('latin1');
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === 'object') {
-    const out = {};
-    for (const k of Object.keys(v)) out[k] = plain(v[k]);
-    return out;
-  }
-  return v;
-}
-
 const latest = await get(`/subjects/${encodeURIComponent(subject)}/versions/latest`);
 const reader = avro.Type.forSchema(JSON.parse(latest.schema));
 const writers = new Map();
-let passed = 0;
-let failed = 0;
+const tally = new Tally();
 for (const line of readFileSync(dumpPath, 'utf8').split('\n')) {
   if (!line) continue;
   const rec = JSON.parse(line);
@@ -64,12 +51,11 @@ for (const line of readFileSync(dumpPath, 'utf8').split('\n')) {
     }
     const decoded = reader.fromBuffer(bytes.subarray(5), writers.get(id));
     assert.deepEqual(plain(decoded), rec.value);
-    passed++;
+    tally.passed++;
   } catch (e) {
-    failed++;
-    if (failed <= 10) console.log(`record ${rec.partition}/${rec.offset}: ${e.message}`);
+    tally.failed++;
+    if (tally.failed <= 10) console.log(`record ${rec.partition}/${rec.offset}: ${e.message}`);
   }
 }
 console.log(`avsc decoded ${writers.size} writer schemas as version ${latest.version}`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+tally.finish();

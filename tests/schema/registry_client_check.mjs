@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { Tally } from './check_helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '..', 'node', 'package.json'));
@@ -47,24 +48,13 @@ async function post(pathname, body) {
   return { status: r.status, text: await r.text() };
 }
 
-let passed = 0;
-let failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`ok ${name}`);
-    passed++;
-  } catch (e) {
-    console.log(`FAIL ${name}: ${e.stack || e.message}`);
-    failed++;
-  }
-}
+const tally = new Tally();
 
 const v1Event = { event_id: 'e1', user_id: 'u1', event_type: 'page_view', timestamp: 1775800800000 };
 let v1Id;
 let clientEncodedV1;
 
-await check('register v1, v2, v3 and read ids back', async () => {
+await tally.check('register v1, v2, v3 and read ids back', async () => {
   ({ id: v1Id } = await registry.register({ type: 'AVRO', schema: schemaFile('page_view/v1.avsc') }, { subject }));
   clientEncodedV1 = await registry.encode(v1Id, v1Event);
   const { id: v2Id } = await registry.register({ type: 'AVRO', schema: schemaFile('page_view/v2.avsc') }, { subject });
@@ -76,14 +66,14 @@ await check('register v1, v2, v3 and read ids back', async () => {
   assert.equal(again.id, 1, 'an identical schema keeps its id');
 });
 
-await check('a breaking schema is refused with 409', async () => {
+await tally.check('a breaking schema is refused with 409', async () => {
   await assert.rejects(
     registry.register({ type: 'AVRO', schema: schemaFile('page_view/v4_breaking.avsc') }, { subject }),
     (e) => e.status === 409 && /context\.geo_lat/.test(e.message),
   );
 });
 
-await check('client-encoded v1 value decodes in tidemark as the latest schema', async () => {
+await tally.check('client-encoded v1 value decodes in tidemark as the latest schema', async () => {
   assert.equal(clientEncodedV1[0], 0);
   assert.equal(clientEncodedV1.readInt32BE(1), v1Id);
   const r = await post('/_test/decode', clientEncodedV1.toString('hex'));
@@ -94,7 +84,7 @@ await check('client-encoded v1 value decodes in tidemark as the latest schema', 
   });
 });
 
-await check('tidemark-encoded value decodes in the client', async () => {
+await tally.check('tidemark-encoded value decodes in the client', async () => {
   const event = { event_id: 'e2', event_type: 'page_view', timestamp: 5, user_id: 'u2',
                   context: { device_type: 'tablet', app_version: '1.2', geo_lat: 52.5, geo_lng: 13.4 } };
   const r = await post(`/_test/encode/${subject}`, JSON.stringify(event));
@@ -103,11 +93,10 @@ await check('tidemark-encoded value decodes in the client', async () => {
   assert.deepEqual(JSON.parse(JSON.stringify(decoded)), event);
 });
 
-await check('Confluent error codes reach the client', async () => {
+await tally.check('Confluent error codes reach the client', async () => {
   await assert.rejects(registry.getSchema(999), (e) => e.status === 404 && /Schema 999 not found/.test(e.message));
   await assert.rejects(registry.getLatestSchemaId('missing-value'), (e) => e.status === 404);
 });
 
 server.stdin.end();
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+tally.finish();

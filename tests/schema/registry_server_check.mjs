@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { Tally } from './check_helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '..', 'node', 'package.json'));
@@ -33,21 +34,10 @@ const clientWith = (key) => new SchemaRegistry(key ? { host, auth: { username: k
 const admin = clientWith(adminKey);
 const subject = 'page_view-value';
 
-let passed = 0;
-let failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`ok ${name}`);
-    passed++;
-  } catch (e) {
-    console.log(`FAIL ${name}: ${e.stack || e.message}`);
-    failed++;
-  }
-}
+const tally = new Tally();
 
 const ids = [];
-await check('an admin key registers page_view v1, v2, v3', async () => {
+await tally.check('an admin key registers page_view v1, v2, v3', async () => {
   for (const v of ['v1', 'v2', 'v3']) {
     const { id } = await admin.register(avro(`page_view/${v}.avsc`), { subject });
     ids.push(id);
@@ -57,7 +47,7 @@ await check('an admin key registers page_view v1, v2, v3', async () => {
   assert.equal(again.id, 3, 'an identical schema keeps its id');
 });
 
-await check('schemas read back by id and by version', async () => {
+await tally.check('schemas read back by id and by version', async () => {
   const reader = clientWith(readKey);
   for (const [i, v] of ['v1', 'v2', 'v3'].entries()) {
     const byId = await reader.api.Schema.find({ id: ids[i] });
@@ -77,26 +67,26 @@ await check('schemas read back by id and by version', async () => {
   assert.deepEqual(JSON.parse(JSON.stringify(decoded)), event);
 });
 
-await check('a breaking schema is refused with 409 naming the field', async () => {
+await tally.check('a breaking schema is refused with 409 naming the field', async () => {
   await assert.rejects(admin.register(avro('page_view/v4_breaking.avsc'), { subject }),
                        (e) => e.status === 409 && /context\.geo_lat/.test(e.message));
   assert.equal(await admin.getLatestSchemaId(subject), ids[2], 'nothing was registered');
 });
 
-await check('a write-only key gets 403, for reads and for changes', async () => {
+await tally.check('a write-only key gets 403, for reads and for changes', async () => {
   const writer = clientWith(writeKey);
   await assert.rejects(writer.getLatestSchemaId(subject), (e) => e.status === 403 && /'read' scope/.test(e.message));
   await assert.rejects(writer.register(avro('page_view/v3.avsc'), { subject }), (e) => e.status === 403);
 });
 
-await check('a read key reads but cannot register (403)', async () => {
+await tally.check('a read key reads but cannot register (403)', async () => {
   const reader = clientWith(readKey);
   await assert.rejects(
     reader.api.Subject.register({ subject: 'click-value', body: { schema: schemaText('loadgen/click.avsc') } }),
     (e) => e.status === 403 && /'admin' scope/.test(e.message));
 });
 
-await check('no key, or an unknown one, gets 401', async () => {
+await tally.check('no key, or an unknown one, gets 401', async () => {
   await assert.rejects(clientWith('').getLatestSchemaId(subject), (e) => e.status === 401);
   await assert.rejects(clientWith('').register(avro('page_view/v1.avsc'), { subject: 'other-value' }),
                        (e) => e.status === 401);
@@ -105,5 +95,4 @@ await check('no key, or an unknown one, gets 401', async () => {
   assert.equal(r.status, 401);
 });
 
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+tally.finish();
