@@ -138,6 +138,23 @@ Result<std::string> SchemaBody(const std::string& file) {
   return json{{"schema", text}, {"schemaType", "AVRO"}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// What register and check both start from: the subject, the request body (the schema
+// file) and a client; or the exit code of the usage error that stops them.
+struct SchemaRequest {
+  std::string subject;
+  std::string body;
+  std::unique_ptr<RegistryClient> client;
+};
+std::variant<SchemaRequest, int> PrepareSchemaRequest(std::string_view command, const SchemaCommandOptions& o) {
+  auto subject = Subject(o);
+  if (!subject) return Usage(command, "give exactly one of --event-type T or --subject S");
+  auto body = SchemaBody(o.file);
+  if (!body.ok()) return Usage(command, body.status().message());
+  auto connected = Connect(command, o);
+  if (auto* rc = std::get_if<int>(&connected)) return *rc;
+  return SchemaRequest{std::move(*subject), std::move(body).value(), std::move(std::get<0>(connected))};
+}
+
 std::string JoinVersions(const json& versions) {
   std::string out;
   if (!versions.is_array()) return out;
@@ -157,22 +174,19 @@ void PrintSchema(const std::string& text) {
 
 int Register(const SchemaCommandOptions& o) {
   constexpr std::string_view kCommand = "register";
-  auto subject = Subject(o);
-  if (!subject) return Usage(kCommand, "give exactly one of --event-type T or --subject S");
-  auto body = SchemaBody(o.file);
-  if (!body.ok()) return Usage(kCommand, body.status().message());
-  auto connected = Connect(kCommand, o);
-  if (auto* rc = std::get_if<int>(&connected)) return *rc;
-  RegistryClient& client = *std::get<0>(connected);
-  const std::string base = "/subjects/" + PathSegment(*subject);
-  auto registered = client.Call("POST", base + "/versions", *body);
+  auto prepared = PrepareSchemaRequest(kCommand, o);
+  if (auto* rc = std::get_if<int>(&prepared)) return *rc;
+  const SchemaRequest& request = std::get<SchemaRequest>(prepared);
+  RegistryClient& client = *request.client;
+  const std::string base = "/subjects/" + PathSegment(request.subject);
+  auto registered = client.Call("POST", base + "/versions", request.body);
   if (auto* e = std::get_if<CallError>(&registered)) return Failed(kCommand, e->message);
   // The answer holds only the id; the lookup gives the version (the existing one when the
   // subject already had this schema).
-  auto version = client.Call("POST", base, *body);
+  auto version = client.Call("POST", base, request.body);
   if (auto* e = std::get_if<CallError>(&version)) return Failed(kCommand, e->message);
   const json& v = std::get<json>(version);
-  std::printf("registered %s version %d, schema id %d\n", subject->c_str(), v.value("version", 0),
+  std::printf("registered %s version %d, schema id %d\n", request.subject.c_str(), v.value("version", 0),
               std::get<json>(registered).value("id", 0));
   return 0;
 }
@@ -231,14 +245,11 @@ int Show(const SchemaCommandOptions& o) {
 
 int Check(const SchemaCommandOptions& o) {
   constexpr std::string_view kCommand = "check";
-  auto subject = Subject(o);
-  if (!subject) return Usage(kCommand, "give exactly one of --event-type T or --subject S");
-  auto body = SchemaBody(o.file);
-  if (!body.ok()) return Usage(kCommand, body.status().message());
-  auto connected = Connect(kCommand, o);
-  if (auto* rc = std::get_if<int>(&connected)) return *rc;
-  RegistryClient& client = *std::get<0>(connected);
-  const std::string segment = PathSegment(*subject);
+  auto prepared = PrepareSchemaRequest(kCommand, o);
+  if (auto* rc = std::get_if<int>(&prepared)) return *rc;
+  const SchemaRequest& request = std::get<SchemaRequest>(prepared);
+  RegistryClient& client = *request.client;
+  const std::string segment = PathSegment(request.subject);
   auto mode = client.Call("GET", "/config/" + segment + "?defaultToGlobal=true");
   if (auto* e = std::get_if<CallError>(&mode)) return Failed(kCommand, e->message);
   const std::string level = std::get<json>(mode).value("compatibilityLevel", "?");
@@ -251,13 +262,13 @@ int Check(const SchemaCommandOptions& o) {
   }
   // Checked against every version the subject's mode asks for, as registering would be.
   auto result = client.Call("POST", "/compatibility/subjects/" + segment + "/versions?verbose=true",
-                            *body);
+                            request.body);
   if (auto* e = std::get_if<CallError>(&result)) return Failed(kCommand, e->message);
   const json& r = std::get<json>(result);
-  const std::string against = fmt::format("{} versions {} under {}", *subject, versions, level);
+  const std::string against = fmt::format("{} versions {} under {}", request.subject, versions, level);
   if (r.value("is_compatible", false)) {
     if (versions.empty()) {
-      std::printf("compatible: %s is a valid event schema; %s has no versions yet\n", o.file.c_str(), subject->c_str());
+      std::printf("compatible: %s is a valid event schema; %s has no versions yet\n", o.file.c_str(), request.subject.c_str());
     } else {
       std::printf("compatible: %s may follow %s\n", o.file.c_str(), against.c_str());
     }
