@@ -3,22 +3,11 @@
 // value tidemark's decoder gives, re-encode under avsc to the same bytes, and the schema's
 // Parsing Canonical Form must equal avsc's. Usage: node avsc_check.mjs <schema_avsc_fixture>
 // Exits 77 (ctest's "skipped") when avsc is not installed in tests/node.
-import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import assert from 'node:assert/strict';
-import { Tally, plain } from './check_helpers.mjs';
+import { Tally, plain, requireOrSkip } from './check_helpers.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '..', 'node', 'package.json'));
-let avro;
-try {
-  avro = require('avsc');
-} catch {
-  console.log('SKIP: avsc is not installed; run `npm install` in tests/node to enable this check');
-  process.exit(77);
-}
+const avro = requireOrSkip('avsc');
 
 const fixture = process.argv[2];
 if (!fixture) {

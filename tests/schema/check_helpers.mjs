@@ -1,5 +1,22 @@
-// Shared by the node checks in tests/schema: avsc values as the plain JSON tidemark's
-// decoder writes, and a tally of named checks that sets the exit code.
+// Shared by the node checks in tests/schema: the npm packages of tests/node (or ctest's
+// "skipped" when they are not installed), avsc values as the plain JSON tidemark's decoder
+// writes, and a tally of named checks that sets the exit code.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const requireFromTestsNode = createRequire(path.join(here, '..', 'node', 'package.json'));
+
+// The package installed in tests/node; exits 77 (ctest's "skipped") when it is not.
+export function requireOrSkip(name) {
+  try {
+    return requireFromTestsNode(name);
+  } catch {
+    console.log(`SKIP: ${name} is not installed; run \`npm install\` in tests/node to enable this check`);
+    process.exit(77);
+  }
+}
 
 // avsc value → plain JSON: bytes and fixed as latin-1 strings, records as plain objects
 // (unions are unwrapped by avsc's default wrapUnions=false).

@@ -4,22 +4,11 @@
 // and must equal what tidemark's own decoder printed for it.
 // Usage: node evolution_avsc_check.mjs <registry url> <key> <subject> <dump.jsonl>
 // Exits 77 (ctest's "skipped") when avsc is not installed in tests/node.
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import assert from 'node:assert/strict';
-import { Tally, plain } from './check_helpers.mjs';
+import { Tally, plain, requireOrSkip } from './check_helpers.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '..', 'node', 'package.json'));
-let avro;
-try {
-  avro = require('avsc');
-} catch {
-  console.log('SKIP: avsc is not installed; run `npm install` in tests/node to enable this check');
-  process.exit(77);
-}
+const avro = requireOrSkip('avsc');
 
 const [url, key, subject, dumpPath] = process.argv.slice(2);
 if (!dumpPath) {

@@ -2,19 +2,11 @@
 // pages are ZSTD-compressed, so a byte scan of the files proves nothing): every row of
 // every file, all columns as text. Prints what it found; exits 1 when any value is found.
 // Usage: node pii_scan_parquet.mjs <dir> <value>...   Exits 77 when DuckDB is not installed.
-import { createRequire } from 'node:module';
 import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { requireOrSkip } from './check_helpers.mjs';
 
-const require = createRequire(join(dirname(fileURLToPath(import.meta.url)), '../node/package.json'));
-let duckdb;
-try {
-  duckdb = require('@duckdb/node-api');
-} catch {
-  console.log('SKIP: @duckdb/node-api is not installed; run scripts/install-test-tools.sh');
-  process.exit(77);
-}
+const duckdb = requireOrSkip('@duckdb/node-api');
 
 const [dir, ...needles] = process.argv.slice(2);
 const files = [];

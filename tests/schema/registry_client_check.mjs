@@ -4,23 +4,15 @@
 // with v1, read as the latest version with defaults), and values tidemark encodes are
 // decoded by the client. Usage: node registry_client_check.mjs <schema_registry_http_fixture>
 // Exits 77 (ctest's "skipped") when the client is not installed in tests/node.
-import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { Tally } from './check_helpers.mjs';
+import { Tally, requireOrSkip } from './check_helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '..', 'node', 'package.json'));
-let SchemaRegistry;
-try {
-  ({ SchemaRegistry } = require('@kafkajs/confluent-schema-registry'));
-} catch {
-  console.log('SKIP: @kafkajs/confluent-schema-registry is not installed; run `npm install` in tests/node');
-  process.exit(77);
-}
+const { SchemaRegistry } = requireOrSkip('@kafkajs/confluent-schema-registry');
 const fixture = process.argv[2];
 if (!fixture) {
   console.error('usage: node registry_client_check.mjs <path to schema_registry_http_fixture>');

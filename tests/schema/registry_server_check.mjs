@@ -6,22 +6,14 @@
 // (started by tests/e2e/schema_registry_test.cc on a fresh server, whose only schema is the
 // generic one, id 1, so page_view's ids start at 2).
 // Exits 77 (ctest's "skipped") when the client is not installed in tests/node.
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { Tally } from './check_helpers.mjs';
+import { Tally, requireOrSkip } from './check_helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '..', 'node', 'package.json'));
-let SchemaRegistry;
-try {
-  ({ SchemaRegistry } = require('@kafkajs/confluent-schema-registry'));
-} catch {
-  console.log('SKIP: @kafkajs/confluent-schema-registry is not installed; run scripts/install-test-tools.sh');
-  process.exit(77);
-}
+const { SchemaRegistry } = requireOrSkip('@kafkajs/confluent-schema-registry');
 const [host, adminKey, writeKey, readKey] = process.argv.slice(2);
 if (!host || !adminKey || !writeKey || !readKey) {
   console.error('usage: node registry_server_check.mjs <registry URL> <admin key> <write-only key> <read key>');
