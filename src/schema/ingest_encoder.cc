@@ -94,11 +94,15 @@ class IngestEncoder final : public gateway::EventEncoder {
     options.pii_hash_secret = options_.pii_hash_secret;
     options.overrides = std::span<const FieldOverride>(overrides, n);
 
-    record->value.clear();
-    AppendWireHeader(type->id, &record->value);
-    if (Status st = EncodeJson(*type->schema, in.raw, options, &record->value); !st.ok()) {
+    // Encoded into a buffer that keeps its capacity, then copied into the record with one
+    // exact-size allocation (growing the record's own string took several per event).
+    thread_local std::string scratch;
+    scratch.clear();
+    AppendWireHeader(type->id, &scratch);
+    if (Status st = EncodeJson(*type->schema, in.raw, options, &scratch); !st.ok()) {
       return event::EventError{event::Reason::kSchemaViolation, st.message()};
     }
+    record->value.assign(scratch);
 
     record->headers.emplace_back(gateway::kHeaderSource, in.source);
     if (in.sent_at_given) record->headers.emplace_back(gateway::kHeaderEventTime, std::to_string(c.event_time_ms));
