@@ -3,8 +3,9 @@
 // batch per partition, wait for every callback (durable, fdatasync'd) and go again. Prints
 // records/s and the CPU microseconds per record of the log writer thread (tm-log-writer)
 // and of the producers, so the writer's cost per record can be compared before and after a
-// change in the same sitting: `log_bench [--records N] [--producers P] [--request R]
-// [--partitions K] [--value-bytes B] [--dir DIR] [--no-fsync]`.
+// change in the same sitting, with the number of fdatasyncs and the mean time from Append to
+// durable: `log_bench [--records N] [--producers P] [--request R] [--partitions K]
+// [--value-bytes B] [--sync-threads T] [--dir DIR] [--no-fsync]`.
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "common/hashing.h"
+#include "common/metrics.h"
 #include "log/embedded_log.h"
 
 namespace {
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
   int partitions = 8;
   size_t value_bytes = 460;
   bool fsync = true;
+  int sync_threads = tidemark::log::EmbeddedLogOptions().sync_threads;
   std::string dir = (fs::temp_directory_path() / ("tidemark-log-bench-" + std::to_string(getpid()))).string();
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -68,12 +71,13 @@ int main(int argc, char** argv) {
     else if (a == "--request") request = std::stoi(next());
     else if (a == "--partitions") partitions = std::stoi(next());
     else if (a == "--value-bytes") value_bytes = std::stoul(next());
+    else if (a == "--sync-threads") sync_threads = std::stoi(next());
     else if (a == "--dir") dir = next() + "/log-bench-" + std::to_string(getpid());
     else if (a == "--no-fsync") fsync = false;
     else {
       std::fprintf(stderr,
                    "usage: log_bench [--records N] [--producers P] [--request R] [--partitions K] "
-                   "[--value-bytes B] [--dir DIR] [--no-fsync]\n");
+                   "[--value-bytes B] [--sync-threads T] [--dir DIR] [--no-fsync]\n");
       return 2;
     }
   }
@@ -81,6 +85,9 @@ int main(int argc, char** argv) {
   tidemark::log::EmbeddedLogOptions options;
   options.dir = dir;
   options.fsync = fsync;
+  options.sync_threads = sync_threads;
+  tidemark::MetricsRegistry metrics;
+  options.metrics = &metrics;
   auto opened = tidemark::log::OpenEmbeddedLog(options);
   if (!opened.ok()) {
     std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
@@ -146,11 +153,17 @@ int main(int argc, char** argv) {
   double producer_total = 0;
   for (double c : producer_cpu) producer_total += c;
   const double n = static_cast<double>(requests * request);
+  tidemark::Histogram& fsyncs = metrics.GetHistogram("tidemark_log_fsync_seconds", "", tidemark::LatencyBuckets());
+  tidemark::Histogram& appends = metrics.GetHistogram("tidemark_log_append_seconds", "", tidemark::LatencyBuckets());
   std::printf(
-      "log_bench: %.0f records of %zu bytes, %d producers x %d-record requests over %d partitions, fsync %s\n"
-      "  %.0f records/s; CPU per record: writer %.3f us, producers %.3f us; %lld failed appends\n",
-      n, value_bytes, producers, request, partitions, fsync ? "on" : "off", n / seconds, writer / n * 1e6,
-      producer_total / n * 1e6, static_cast<long long>(failures.load()));
+      "log_bench: %.0f records of %zu bytes, %d producers x %d-record requests over %d partitions, fsync %s, "
+      "%d writer threads\n"
+      "  %.0f records/s; CPU per record: writer %.3f us, producers %.3f us; %lld failed appends\n"
+      "  %llu fdatasyncs (mean %.2f ms); append to durable: mean %.2f ms\n",
+      n, value_bytes, producers, request, partitions, fsync ? "on" : "off", sync_threads, n / seconds,
+      writer / n * 1e6, producer_total / n * 1e6, static_cast<long long>(failures.load()),
+      static_cast<unsigned long long>(fsyncs.Count()), fsyncs.Count() > 0 ? fsyncs.Sum() / fsyncs.Count() * 1e3 : 0,
+      appends.Count() > 0 ? appends.Sum() / appends.Count() * 1e3 : 0);
   log->Close();
   log.reset();
   fs::remove_all(dir);
