@@ -104,6 +104,7 @@ class IngestEncoder final : public gateway::EventEncoder {
     }
     record->value.assign(scratch);
 
+    record->headers.reserve(4);  // at most the four below: one allocation
     record->headers.emplace_back(gateway::kHeaderSource, in.source);
     if (in.sent_at_given) record->headers.emplace_back(gateway::kHeaderEventTime, std::to_string(c.event_time_ms));
     if (!type->has_event_id) record->headers.emplace_back(gateway::kHeaderEventId, c.event_id());
