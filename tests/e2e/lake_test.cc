@@ -173,13 +173,17 @@ TEST_F(LakeTest, KillNineDuringMicroBatchesKeepsEveryRecordExactlyOnce) {
   const std::string key = server.CreateKey("mobile-app", "ios", "write");
   ASSERT_TRUE(server.Start().ok()) << server.Output();
 
+  // Paced load (about 10,000 events/s, at most 300,000 in all) that lasts through every
+  // kill: unpaced, a fast machine logged enough events for the log dump the check reads to
+  // pass half a gigabyte.
   std::atomic<bool> stop{false};
   std::thread load([&] {
-    for (uint64_t seed = 1; !stop.load(); ++seed) {
+    constexpr int64_t kEventsPerRun = 2000, kMaxEvents = 300000;
+    for (uint64_t seed = 1; !stop.load() && static_cast<int64_t>(seed) * kEventsPerRun <= kMaxEvents; ++seed) {
       cli::LoadgenOptions o;
       o.url = server.url();
       o.key = key;
-      o.events = 30000;
+      o.events = kEventsPerRun;
       o.batch = 100;
       o.connections = 2;
       o.dup_rate = 0.03;
@@ -190,6 +194,7 @@ TEST_F(LakeTest, KillNineDuringMicroBatchesKeepsEveryRecordExactlyOnce) {
       o.retry_timeout_ms = 60000;
       o.stop = &stop;
       (void)cli::RunLoadgen(o);
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
     }
   });
 

@@ -5,7 +5,8 @@
 // schema evolution, and a query filtering on event date.
 // Usage: node check_bronze.mjs spec.json. Exit 0 = all agree; every difference is printed.
 import { createRequire } from 'node:module';
-import { readFileSync, existsSync } from 'node:fs';
+import { createReadStream, readFileSync, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,7 +43,8 @@ function canonical(v) {
 
 // The log, per topic: Map "partition/offset" -> value.
 const log = new Map();
-for (const line of readFileSync(spec.log, 'utf8').split('\n')) {
+// Read line by line: the dump can be larger than one string may be.
+for await (const line of createInterface({ input: createReadStream(spec.log), crlfDelay: Infinity })) {
   if (!line) continue;
   const r = JSON.parse(line);
   if (!log.has(r.topic)) log.set(r.topic, new Map());
