@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -604,15 +606,37 @@ Result<std::shared_ptr<const AvroSchema>> AvroSchema::Parse(std::string_view jso
 
 namespace internal {
 
+namespace {
+// Whether any of the eight bytes of w is below 0x20, '"' or '\\'. Bit tricks on the whole
+// word: the result is nonzero exactly when such a byte is present (a borrow may also flag
+// bytes above a hit, which does not change the answer).
+bool WordNeedsEscape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  const uint64_t below_space = (w - 0x20 * kOnes) & ~w & kHigh;
+  return (below_space | has_zero(w ^ ('"' * kOnes)) | has_zero(w ^ ('\\' * kOnes))) != 0;
+}
+}  // namespace
+
 void AppendJsonString(std::string_view utf8, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
   size_t run_start = 0;
-  for (size_t i = 0; i < utf8.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(utf8[i]);
+  size_t i = 0;
+  while (i < utf8.size()) {
+    // Event text rarely needs escaping: skip it eight bytes at a time.
+    if (i + 8 <= utf8.size()) {
+      uint64_t word;
+      std::memcpy(&word, utf8.data() + i, 8);
+      if (!WordNeedsEscape(word)) {
+        i += 8;
+        continue;
+      }
+    }
+    const unsigned char c = static_cast<unsigned char>(utf8[i++]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(utf8.data() + run_start, i - run_start);
-    run_start = i + 1;
+    out->append(utf8.data() + run_start, i - 1 - run_start);
+    run_start = i;
     switch (c) {
       case '"': *out += "\\\""; break;
       case '\\': *out += "\\\\"; break;
