@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "event/json_writer.h"
 #include "schema/avro.h"
 #include "schema/binary_internal.h"
 #include "schema/codec_internal.h"
@@ -606,18 +607,6 @@ Result<std::shared_ptr<const AvroSchema>> AvroSchema::Parse(std::string_view jso
 
 namespace internal {
 
-namespace {
-// Whether any of the eight bytes of w is below 0x20, '"' or '\\'. Bit tricks on the whole
-// word: the result is nonzero exactly when such a byte is present (a borrow may also flag
-// bytes above a hit, which does not change the answer).
-bool WordNeedsEscape(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  const auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
-  const uint64_t below_space = (w - 0x20 * kOnes) & ~w & kHigh;
-  return (below_space | has_zero(w ^ ('"' * kOnes)) | has_zero(w ^ ('\\' * kOnes))) != 0;
-}
-}  // namespace
-
 void AppendJsonString(std::string_view utf8, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
@@ -628,7 +617,7 @@ void AppendJsonString(std::string_view utf8, std::string* out) {
     if (i + 8 <= utf8.size()) {
       uint64_t word;
       std::memcpy(&word, utf8.data() + i, 8);
-      if (!WordNeedsEscape(word)) {
+      if (!event::JsonWordNeedsEscape(word)) {
         i += 8;
         continue;
       }
