@@ -424,6 +424,15 @@ class BronzeWriter::Impl {
 
   // --- reading -------------------------------------------------------------------------
 
+  static void PrefetchBytes(const void* data, size_t size) {
+    const char* p = static_cast<const char*>(data);
+    for (size_t at = 0; at < size; at += 64) __builtin_prefetch(p + at);
+  }
+  static void Prefetch(const log::StoredRecord& r) {
+    PrefetchBytes(r.value.data(), r.value.size());
+    PrefetchBytes(r.headers.data(), r.headers.size() * sizeof(r.headers[0]));
+  }
+
   Result<int64_t> Poll() {
     int64_t read = 0;
     // Rounds of one bounded read per partition, so that one busy partition cannot starve the
@@ -445,7 +454,13 @@ class BronzeWriter::Impl {
             return st;
           }
           if (records_.empty()) continue;
-          for (const log::StoredRecord& rec : records_) Append(*t, p, rec);
+          // Each record's value and headers sit in their own heap blocks: ask for the ones a
+          // few records ahead while this one is decoded, instead of missing on each in turn.
+          constexpr size_t kPrefetchAhead = 8;
+          for (size_t i = 0; i < records_.size(); ++i) {
+            if (i + kPrefetchAhead < records_.size()) Prefetch(records_[i + kPrefetchAhead]);
+            Append(*t, p, records_[i]);
+          }
           t->next[p] = records_.back().offset + 1;
           read += static_cast<int64_t>(records_.size());
           progress = true;
