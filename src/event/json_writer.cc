@@ -22,6 +22,18 @@ struct EscapeTable {
 };
 constexpr EscapeTable kEscape;
 
+// True when any byte of the 8-byte word is < 0x20, '"' or '\\' (exact, no false negatives).
+inline bool WordNeedsEscape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  uint64_t less_20 = (w - kOnes * 0x20) & ~w;
+  uint64_t q = w ^ (kOnes * '"');
+  uint64_t quote = (q - kOnes) & ~q;
+  uint64_t b = w ^ (kOnes * '\\');
+  uint64_t backslash = (b - kOnes) & ~b;
+  return ((less_20 | quote | backslash) & kHigh) != 0;
+}
+
 inline bool WordHasHighBit(uint64_t w) { return (w & 0x8080808080808080ULL) != 0; }
 
 // Length of the valid UTF-8 sequence starting at p (1..4), or 0 when it is invalid.
@@ -86,7 +98,7 @@ char* EscapeInto(char* d, std::string_view s, bool trusted_utf8) {
     while (end - p >= 8) {
       uint64_t w;
       std::memcpy(&w, p, 8);
-      if (JsonWordNeedsEscape(w) || (!trusted_utf8 && WordHasHighBit(w))) break;
+      if (WordNeedsEscape(w) || (!trusted_utf8 && WordHasHighBit(w))) break;
       std::memcpy(d, p, 8);
       d += 8;
       p += 8;
@@ -238,12 +250,12 @@ void JsonBuffer::PutElement(simdjson::dom::element element) {
   }
 }
 
-void AppendJsonString(std::string* out, std::string_view s) {
+void AppendJsonString(std::string* out, std::string_view s, bool trusted_utf8) {
   size_t start = out->size();
   out->resize(start + s.size() * 6 + 2);
   char* d = out->data() + start;
   *d++ = '"';
-  d = EscapeInto(d, s, false);
+  d = EscapeInto(d, s, trusted_utf8);
   *d++ = '"';
   out->resize(static_cast<size_t>(d - out->data()));
 }

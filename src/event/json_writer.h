@@ -13,20 +13,6 @@
 
 namespace tidemark::event {
 
-// True when any byte of the 8 bytes w is below 0x20, '"' or '\\': the bytes a JSON string
-// must escape (exact: no false negatives; a hit may also flag the bytes above it, which does
-// not change the answer). Escapers skip clean text eight bytes at a time with it.
-inline bool JsonWordNeedsEscape(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  const uint64_t less_20 = (w - kOnes * 0x20) & ~w;
-  const uint64_t q = w ^ (kOnes * '"');
-  const uint64_t quote = (q - kOnes) & ~q;
-  const uint64_t b = w ^ (kOnes * '\\');
-  const uint64_t backslash = (b - kOnes) & ~b;
-  return ((less_20 | quote | backslash) & kHigh) != 0;
-}
-
 // Not thread-safe; one per thread or per task.
 class JsonBuffer {
  public:
@@ -68,8 +54,9 @@ class JsonBuffer {
 };
 
 // Appends s as a quoted JSON string. Bytes that are not valid UTF-8 are written as
-// U+FFFD so that the output is always valid JSON.
-void AppendJsonString(std::string* out, std::string_view s);
+// U+FFFD so that the output is always valid JSON; with trusted_utf8 (s is known to be
+// valid UTF-8) every byte above 0x7f is copied as it is, as JsonBuffer::PutString does.
+void AppendJsonString(std::string* out, std::string_view s, bool trusted_utf8 = false);
 
 // Appends s quoted, cut to at most max_bytes of input at a UTF-8 character boundary.
 void AppendJsonStringTruncated(std::string* out, std::string_view s, size_t max_bytes);

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdint>
-#include <cstring>
 #include <map>
 #include <set>
 
@@ -608,40 +606,7 @@ Result<std::shared_ptr<const AvroSchema>> AvroSchema::Parse(std::string_view jso
 namespace internal {
 
 void AppendJsonString(std::string_view utf8, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  size_t run_start = 0;
-  size_t i = 0;
-  while (i < utf8.size()) {
-    // Event text rarely needs escaping: skip it eight bytes at a time.
-    if (i + 8 <= utf8.size()) {
-      uint64_t word;
-      std::memcpy(&word, utf8.data() + i, 8);
-      if (!event::JsonWordNeedsEscape(word)) {
-        i += 8;
-        continue;
-      }
-    }
-    const unsigned char c = static_cast<unsigned char>(utf8[i++]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(utf8.data() + run_start, i - 1 - run_start);
-    run_start = i;
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      case '\b': *out += "\\b"; break;
-      case '\f': *out += "\\f"; break;
-      default:
-        *out += "\\u00";
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 15]);
-    }
-  }
-  out->append(utf8.data() + run_start, utf8.size() - run_start);
-  out->push_back('"');
+  event::AppendJsonString(out, utf8, /*trusted_utf8=*/true);
 }
 
 void AppendJsonLatin1(std::string_view bytes, std::string* out) {

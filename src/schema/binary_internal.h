@@ -106,6 +106,8 @@ class BinaryReader {
 };
 
 // JSON text output helpers.
+// utf8 quoted and escaped; its bytes above 0x7f are copied as they are (event's escaper, in
+// its trusted-UTF-8 mode).
 void AppendJsonString(std::string_view utf8, std::string* out);
 // Bytes as a JSON string of code points U+0000..U+00FF, as Avro's JSON encoding does.
 void AppendJsonLatin1(std::string_view bytes, std::string* out);
