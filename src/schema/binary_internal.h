@@ -50,6 +50,11 @@ class BinaryReader {
         end_(begin_ + data.size()) {}
 
   bool ReadLong(int64_t* value) {
+    if (p_ != end_ && *p_ < 0x80) {  // one byte: most lengths, branches and small numbers
+      const uint64_t n = *p_++;
+      *value = static_cast<int64_t>(n >> 1) ^ -static_cast<int64_t>(n & 1);
+      return true;
+    }
     uint64_t n = 0;
     int shift = 0;
     while (true) {

@@ -286,6 +286,65 @@ class PlanBuilder {
   int soft_depth_ = 0;
 };
 
+// The plan that reads a value, past the forwards of reader unions (static: no data read).
+const Plan* FollowForwards(const Plan* p) {
+  for (int hops = 0; p != nullptr && p->kind == Plan::Kind::kForward && hops < 16; ++hops) p = p->item;
+  return p != nullptr && p->kind == Plan::Kind::kForward ? nullptr : p;
+}
+
+Plan::Fast ScalarFast(const Plan* p) {
+  if (p == nullptr) return Plan::Fast::kNone;
+  if (p->kind == Plan::Kind::kEnum) {
+    for (const std::string& text : p->enum_symbols) {
+      if (text.empty()) return Plan::Fast::kNone;  // the general path reports the symbol
+    }
+    return Plan::Fast::kEnum;
+  }
+  if (p->kind != Plan::Kind::kPrimitive) return Plan::Fast::kNone;
+  const AvroType w = p->writer->type, r = p->reader->type;
+  if (w == AvroType::kNull && r == AvroType::kNull) return Plan::Fast::kNull;
+  if (w == AvroType::kString && r == AvroType::kString && p->reader->logical != LogicalType::kJson) {
+    return Plan::Fast::kString;
+  }
+  if (w == AvroType::kInt && (r == AvroType::kInt || r == AvroType::kLong)) return Plan::Fast::kInt;
+  if (w == AvroType::kLong && r == AvroType::kLong) return Plan::Fast::kLong;
+  if (w == AvroType::kDouble && r == AvroType::kDouble) return Plan::Fast::kDouble;
+  return Plan::Fast::kNone;
+}
+
+// Marks the record steps the decoders can read in one step (Plan::Fast).
+void ClassifyFastSteps(const std::vector<std::unique_ptr<Plan>>& plans) {
+  for (const auto& plan : plans) {
+    if (plan->kind != Plan::Kind::kRecord) continue;
+    for (Plan::Step& step : plan->steps) {
+      step.fast = Plan::Fast::kNone;
+      step.null_branch = -1;
+      step.value = nullptr;
+      const Plan* p = FollowForwards(step.plan);
+      if (p == nullptr) continue;
+      if (p->kind != Plan::Kind::kWriterUnion) {
+        const Plan::Fast fast = ScalarFast(p);
+        if (fast == Plan::Fast::kNull) continue;
+        step.fast = fast;
+        step.value = p;
+        continue;
+      }
+      if (p->branches.size() != 2) continue;
+      for (int null_branch = 0; null_branch < 2; ++null_branch) {
+        const Plan* value = FollowForwards(p->branches[static_cast<size_t>(1 - null_branch)]);
+        const Plan::Fast fast = ScalarFast(value);
+        if (ScalarFast(FollowForwards(p->branches[static_cast<size_t>(null_branch)])) == Plan::Fast::kNull &&
+            fast != Plan::Fast::kNone && fast != Plan::Fast::kNull) {
+          step.fast = fast;
+          step.null_branch = static_cast<int8_t>(null_branch);
+          step.value = value;
+          break;
+        }
+      }
+    }
+  }
+}
+
 // Whether s is valid UTF-8. ASCII, the common case, is checked here 8 bytes at a time;
 // only text with a high bit set goes to simdjson's validator (a call that costs more than
 // the check itself for the short strings of an event).
@@ -363,6 +422,13 @@ class PlanDecoder {
         continue;
       }
       const int index = record.step_fields[i];
+      if (step.fast != Plan::Fast::kNone) {
+        FlatValue value;
+        RETURN_IF_ERROR(ReadFast(step, &value));
+        visitor.Value(parent < 0 ? index : parent, parent < 0 ? -1 : index,
+                      reader.fields[static_cast<size_t>(index)].name, value);
+        continue;
+      }
       const Plan* p = step.plan;
       RETURN_IF_ERROR(Concrete(&p));
       if (parent < 0 && p->kind == Plan::Kind::kRecord && visitor.Expand(index)) {
@@ -381,6 +447,86 @@ class PlanDecoder {
                     reader.fields[static_cast<size_t>(d.field)].name, value);
     }
     return Status::Ok();
+  }
+
+  // A Plan::Fast step's value, as FlatScalar would report it.
+  Status ReadFast(const Plan::Step& step, FlatValue* v) {
+    using Kind = FlatValue::Kind;
+    if (step.null_branch >= 0) {
+      int64_t branch;
+      if (!in_.ReadLong(&branch) || (branch != 0 && branch != 1)) return Truncated(*step.plan);
+      if (branch == step.null_branch) {
+        v->kind = Kind::kNull;
+        return Status::Ok();
+      }
+    }
+    const Plan& p = *step.value;
+    switch (step.fast) {
+      case Plan::Fast::kString:
+        if (!in_.ReadBytes(&v->text)) return Truncated(p);
+        if (!ValidUtf8(v->text)) return NotUtf8(p);
+        v->kind = Kind::kString;
+        return Status::Ok();
+      case Plan::Fast::kInt: {
+        int32_t i;
+        if (!in_.ReadInt(&i)) return Truncated(p);
+        v->kind = Kind::kLong;
+        v->integer = i;
+        return Status::Ok();
+      }
+      case Plan::Fast::kLong:
+        if (!in_.ReadLong(&v->integer)) return Truncated(p);
+        v->kind = Kind::kLong;
+        return Status::Ok();
+      case Plan::Fast::kDouble:
+        if (!in_.ReadDouble(&v->number)) return Truncated(p);
+        v->kind = Kind::kDouble;
+        return Status::Ok();
+      case Plan::Fast::kEnum: {
+        int64_t index;
+        if (!in_.ReadLong(&index) || index < 0 || static_cast<size_t>(index) >= p.enum_symbols.size()) {
+          return Truncated(p);
+        }
+        const std::string& text = p.enum_symbols[static_cast<size_t>(index)];  // quoted
+        v->kind = Kind::kString;
+        v->text = std::string_view(text).substr(1, text.size() - 2);
+        return Status::Ok();
+      }
+      default:
+        return Status::Internal("not a fast step");
+    }
+  }
+
+  // A Plan::Fast step's value as JSON, as Decode would write it.
+  Status AppendFast(const Plan::Step& step) {
+    FlatValue v;
+    RETURN_IF_ERROR(ReadFast(step, &v));
+    switch (v.kind) {
+      case FlatValue::Kind::kNull:
+        out_->append("null");
+        break;
+      case FlatValue::Kind::kLong:
+        internal::AppendJsonInt(v.integer, out_);
+        break;
+      case FlatValue::Kind::kDouble:
+        internal::AppendJsonDouble(v.number, out_);
+        break;
+      default:  // kString: a checked string, or an enum symbol (a name: nothing to escape)
+        if (step.fast == Plan::Fast::kEnum) {
+          out_->push_back('"');
+          out_->append(v.text);
+          out_->push_back('"');
+        } else {
+          internal::AppendJsonString(v.text, out_);
+        }
+        break;
+    }
+    return Status::Ok();
+  }
+
+  Status NotUtf8(const Plan& p) const {
+    return Status::Corruption(fmt::format("avro datum: {}: string is not valid UTF-8",
+                                          p.path.empty() ? "root" : p.path));
   }
 
   Status FlatScalar(const Plan& p, FlatValue* v) {
@@ -419,8 +565,7 @@ class PlanDecoder {
     } else if (p.reader->logical == LogicalType::kJson && IsJsonText(v->text)) {
       v->kind = Kind::kJson;
     } else if (!ValidUtf8(v->text)) {
-      return Status::Corruption(fmt::format("avro datum: {}: string is not valid UTF-8",
-                                            p.path.empty() ? "root" : p.path));
+      return NotUtf8(p);
     }
     return Status::Ok();
   }
@@ -563,6 +708,10 @@ class PlanDecoder {
           if (!first) out_->push_back(',');
           first = false;
           out_->append(step.key);
+          if (step.fast != Plan::Fast::kNone) {
+            RETURN_IF_ERROR(AppendFast(step));
+            continue;
+          }
           RETURN_IF_ERROR(Decode(*step.plan, depth + 1));
         }
         for (const std::string& piece : p.defaults) {
@@ -590,10 +739,7 @@ class PlanDecoder {
   }
 
   Status AppendUtf8(std::string_view s, const Plan& p) {
-    if (!ValidUtf8(s)) {
-      return Status::Corruption(fmt::format("avro datum: {}: string is not valid UTF-8",
-                                            p.path.empty() ? "root" : p.path));
-    }
+    if (!ValidUtf8(s)) return NotUtf8(p);
     internal::AppendJsonString(s, out_);
     return Status::Ok();
   }
@@ -694,7 +840,9 @@ const Plan* BuildResolutionPlan(const AvroNode& writer, const AvroNode& reader,
                                 std::string_view writer_label, std::string_view reader_label,
                                 std::vector<std::unique_ptr<Plan>>* plans, ResolutionIssues* issues) {
   PlanBuilder builder(writer_label, reader_label, plans, issues);
-  return builder.Build(writer, reader, "");
+  const Plan* root = builder.Build(writer, reader, "");
+  ClassifyFastSteps(*plans);
+  return root;
 }
 
 }  // namespace internal

@@ -15,10 +15,19 @@ namespace tidemark::schema {
 
 struct ResolvingDecoder::Plan {
   enum class Kind : uint8_t { kPrimitive, kEnum, kArray, kMap, kRecord, kWriterUnion, kForward, kError };
+  // The common shapes of a record field, which the decoders read in one step instead of
+  // following the plan node by node: a string (not a "json" string), an int (read as int or
+  // long), a long, a double or an enum whose every symbol resolves, either alone or as the
+  // non-null branch of a two-branch writer union with null. Anything else is kNone.
+  enum class Fast : uint8_t { kNone, kNull, kString, kInt, kLong, kDouble, kEnum };
   struct Step {
     const Plan* plan = nullptr;       // null: the reader has no such field, skip it
     const AvroNode* writer = nullptr;  // what to skip
     std::string key;                   // "\"name\":"
+    // Set by ClassifyFastSteps once every plan of the pair is complete.
+    Fast fast = Fast::kNone;
+    int8_t null_branch = -1;      // the writer union's null branch; -1: not a union
+    const Plan* value = nullptr;  // the plan that reads the (non-null) value
   };
 
   Kind kind = Kind::kError;
