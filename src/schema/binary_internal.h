@@ -49,12 +49,15 @@ class BinaryReader {
         p_(begin_),
         end_(begin_ + data.size()) {}
 
-  bool ReadLong(int64_t* value) {
+  [[gnu::always_inline]] bool ReadLong(int64_t* value) {
     if (p_ != end_ && *p_ < 0x80) {  // one byte: most lengths, branches and small numbers
       const uint64_t n = *p_++;
       *value = static_cast<int64_t>(n >> 1) ^ -static_cast<int64_t>(n & 1);
       return true;
     }
+    return ReadLongSlow(value);
+  }
+  [[gnu::noinline]] bool ReadLongSlow(int64_t* value) {
     uint64_t n = 0;
     int shift = 0;
     while (true) {
@@ -67,7 +70,7 @@ class BinaryReader {
     *value = static_cast<int64_t>(n >> 1) ^ -static_cast<int64_t>(n & 1);
     return true;
   }
-  bool ReadInt(int32_t* value) {
+  [[gnu::always_inline]] bool ReadInt(int32_t* value) {
     int64_t v;
     if (!ReadLong(&v) || v < INT32_MIN || v > INT32_MAX) return false;
     *value = static_cast<int32_t>(v);
@@ -79,18 +82,18 @@ class BinaryReader {
     p_ += 4;
     return true;
   }
-  bool ReadDouble(double* value) {
+  [[gnu::always_inline]] bool ReadDouble(double* value) {
     if (remaining() < 8) return false;
     std::memcpy(value, p_, 8);
     p_ += 8;
     return true;
   }
-  bool ReadBytes(std::string_view* value) {
+  [[gnu::always_inline]] bool ReadBytes(std::string_view* value) {
     int64_t len;
     if (!ReadLong(&len) || len < 0 || static_cast<uint64_t>(len) > remaining()) return false;
     return ReadFixed(static_cast<size_t>(len), value);
   }
-  bool ReadFixed(size_t size, std::string_view* value) {
+  [[gnu::always_inline]] bool ReadFixed(size_t size, std::string_view* value) {
     if (size > remaining()) return false;
     *value = std::string_view(reinterpret_cast<const char*>(p_), size);
     p_ += size;

@@ -348,7 +348,7 @@ void ClassifyFastSteps(const std::vector<std::unique_ptr<Plan>>& plans) {
 // Whether s is valid UTF-8. ASCII, the common case, is checked here 8 bytes at a time;
 // only text with a high bit set goes to simdjson's validator (a call that costs more than
 // the check itself for the short strings of an event).
-bool ValidUtf8(std::string_view s) {
+[[gnu::always_inline]] inline bool ValidUtf8(std::string_view s) {
   size_t i = 0;
   uint64_t high = 0;
   for (; i + 8 <= s.size(); i += 8) {
