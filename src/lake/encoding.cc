@@ -1,3 +1,5 @@
+// Inlined: the dictionary hashes every string value, most of them a few bytes long.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>
