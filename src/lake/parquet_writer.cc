@@ -128,10 +128,19 @@ class PageEmitter {
   // buffers must outlive the emitter.
   Status Init(ParquetWriterBuffers* buffers) {
     buffers_ = buffers;
-    if (compression_ == Compression::kZstd && buffers_->cctx == nullptr) {
+    if (compression_ != Compression::kZstd) return Status::Ok();
+    if (buffers_->cctx == nullptr) {
       buffers_->cctx = ZSTD_createCCtx();
       if (buffers_->cctx == nullptr) return Status::ResourceExhausted("ZSTD_createCCtx failed");
     }
+    ZSTD_CCtx* cctx = buffers_->cctx;
+    size_t r = ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level_);
+    // Level 1's own hash table (2^13 entries for pages this size) is larger than the pages
+    // of an event table need: with 2^11 it ran 8–10% faster and wrote 2% smaller pages, as
+    // measured on bronze pages (bench/README.md).
+    if (!ZSTD_isError(r) && level_ == 1) r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog, 11);
+    if (ZSTD_isError(r)) return Status::Internal(path_ + ": ZSTD parameters: " + ZSTD_getErrorName(r));
     return Status::Ok();
   }
 
@@ -151,8 +160,8 @@ class PageEmitter {
     if (compression_ == Compression::kZstd) {
       const size_t bound = ZSTD_compressBound(body.size());
       if (compressed.size() < bound) compressed.resize(bound);
-      const size_t n = ZSTD_compressCCtx(buffers_->cctx, compressed.data(), compressed.size(),
-                                         body.data(), body.size(), level_);
+      const size_t n = ZSTD_compress2(buffers_->cctx, compressed.data(), compressed.size(),
+                                      body.data(), body.size());
       if (ZSTD_isError(n)) {
         return Status::Internal(path_ + ": ZSTD compression failed: " + ZSTD_getErrorName(n));
       }
