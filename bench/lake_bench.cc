@@ -39,6 +39,7 @@
 #include "lake/bronze_writer.h"
 #include "lake/parquet.h"
 #include "lake/table.h"
+#include "log/embedded_log.h"
 #include "log/memory_log.h"
 #include "schema/ingest_encoder.h"
 #include "schema/registry.h"
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
   int zstd_level = lake::ParquetWriterOptions().zstd_level;
   std::string keep;
   std::string format = "avro";
+  std::string log_kind = "disk";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--events") events = std::atoll(argv[i + 1]);
@@ -88,6 +90,11 @@ int main(int argc, char** argv) {
     if (a == "--keep") keep = argv[i + 1];
     if (a == "--format") format = argv[i + 1];
     if (a == "--warmup") warmup = std::atoll(argv[i + 1]);
+    if (a == "--log") log_kind = argv[i + 1];
+  }
+  if (log_kind != "disk" && log_kind != "memory") {
+    std::fprintf(stderr, "lake_bench: --log must be disk or memory\n");
+    return 2;
   }
   if (format != "avro" && format != "json") {
     std::fprintf(stderr, "lake_bench: --format must be avro or json\n");
@@ -104,7 +111,18 @@ int main(int argc, char** argv) {
   lo.seed = 7;
   lo.start_ms = 1'775'800'800'000;  // 2026-04-10T06:00Z, ten minutes of events
   const auto generated = cli::GenerateEvents(lo);
-  auto log = log::NewMemoryLog();
+  // The log the server runs on (segment files, read back through the page cache), or the
+  // in-memory one of the tests (--log memory: each record in its own heap blocks).
+  std::unique_ptr<log::Log> log;
+  if (log_kind == "disk") {
+    log::EmbeddedLogOptions log_options;
+    log_options.dir = (work / "log").string();
+    auto opened = log::OpenEmbeddedLog(log_options);
+    if (!opened.ok()) return Fail("open the log", opened.status());
+    log = std::move(opened).value();
+  } else {
+    log = log::NewMemoryLog();
+  }
   const int user_partitions = 8, server_partitions = 4;
   if (!log->CreateTopic(log::kUserEvents, user_partitions).ok() ||
       !log->CreateTopic(log::kServerEvents, server_partitions).ok() ||
