@@ -229,7 +229,9 @@ class LogEventDecoder final : public EventDecoder, private schema::FlatVisitor {
     };
     auto object = [&](std::string_view* to) {
       if (v.kind == Kind::kJson && v.text.starts_with('{')) {
-        *to = Own(v).text;
+        // Written to its own buffer (JsonTarget) unless it is a default of the plan.
+        const bool owned = v.text.data() == properties_text_.data() || v.text.data() == context_text_.data();
+        *to = owned ? v.text : Own(v).text;
       } else {
         fallback_ = true;
       }
@@ -257,6 +259,14 @@ class LogEventDecoder final : public EventDecoder, private schema::FlatVisitor {
     }
   }
 
+  std::string* JsonTarget(int field) override {
+    switch (reading_->roles[static_cast<size_t>(field)]) {
+      case Role::kProperties: return &properties_text_;
+      case Role::kContext: return &context_text_;
+      default: return nullptr;
+    }
+  }
+
   schema::Registry* registry_;
   std::unique_ptr<schema::ConsumerDecoder> avro_;
   CanonicalJsonDecoder json_;
@@ -267,6 +277,7 @@ class LogEventDecoder final : public EventDecoder, private schema::FlatVisitor {
   EventRow* row_ = nullptr;
   bool fallback_ = false, has_timestamp_ = false, has_event_time_ = false;
   std::string scratch_;
+  std::string properties_text_, context_text_;  // JsonTarget
   std::deque<std::string> owned_;  // stable addresses
   size_t owned_used_ = 0;
   std::string derived_id_;

@@ -203,6 +203,11 @@ class FlatVisitor {
   // then the reader-only ones with their defaults (a record default as one kJson value,
   // even for an expanded field).
   virtual void Value(int field, int member, std::string_view name, const FlatValue& value) = 0;
+  // Where the kJson text of root field `field` is written instead of the scratch buffer
+  // (the string is cleared first; the text then outlives the Value call, until the visitor
+  // reuses the string). Null: the scratch buffer. Asked before each complex value of a
+  // root field that is not expanded.
+  virtual std::string* JsonTarget(int /*field*/) { return nullptr; }
 };
 
 // Reads data written with one schema as another (Avro specification, "Schema Resolution"):

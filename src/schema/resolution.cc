@@ -436,7 +436,18 @@ class PlanDecoder {
         continue;
       }
       FlatValue value;
-      RETURN_IF_ERROR(FlatScalar(*p, &value));
+      std::string* target = parent < 0 && p->kind != Plan::Kind::kPrimitive && p->kind != Plan::Kind::kEnum
+                                ? visitor.JsonTarget(index)
+                                : nullptr;
+      if (target != nullptr) {
+        std::string* scratch = out_;
+        out_ = target;
+        Status st = FlatScalar(*p, &value);
+        out_ = scratch;
+        RETURN_IF_ERROR(st);
+      } else {
+        RETURN_IF_ERROR(FlatScalar(*p, &value));
+      }
       visitor.Value(parent < 0 ? index : parent, parent < 0 ? -1 : index,
                     reader.fields[static_cast<size_t>(index)].name, value);
     }
