@@ -51,9 +51,59 @@ uint32_t Crc32cSoftware(const uint8_t* p, size_t n, uint32_t crc) {
 }
 
 #if defined(__x86_64__)
+// The CRC instruction takes three cycles to give its result and can start one every cycle,
+// so one chain over a buffer runs at a third of the speed the unit allows. Long buffers are
+// cut into blocks of three stripes of kStripe bytes, whose registers are computed side by
+// side and then joined: over A||B the register is Shift(register after A) ^ (register over
+// B from zero), where Shift — the register's change over kStripe zero bytes — is linear, so
+// four 256-entry tables apply it.
+constexpr size_t kStripe = 4096;
+
+__attribute__((target("sse4.2"))) uint64_t Crc32cRun(uint64_t c, const uint8_t* p, size_t n) {
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c = _mm_crc32_u64(c, v);
+  }
+  return c;
+}
+
+struct Crc32cShift {
+  uint32_t t[4][256];
+  __attribute__((target("sse4.2"))) Crc32cShift() {
+    static const uint8_t kZeros[kStripe] = {};
+    for (int j = 0; j < 4; ++j) {
+      for (uint32_t b = 0; b < 256; ++b) {
+        t[j][b] = static_cast<uint32_t>(Crc32cRun(uint64_t{b} << (8 * j), kZeros, kStripe));
+      }
+    }
+  }
+  uint32_t operator()(uint32_t c) const {
+    return t[0][c & 0xff] ^ t[1][(c >> 8) & 0xff] ^ t[2][(c >> 16) & 0xff] ^ t[3][c >> 24];
+  }
+};
+
 __attribute__((target("sse4.2"))) uint32_t Crc32cHardware(const uint8_t* p, size_t n,
                                                           uint32_t crc) {
   uint64_t c = ~crc;
+  if (n >= 3 * kStripe) {
+    static const Crc32cShift shift;
+    do {
+      uint64_t a = c, b = 0, d = 0;
+      for (size_t i = 0; i < kStripe; i += 8) {
+        uint64_t va, vb, vd;
+        std::memcpy(&va, p + i, 8);
+        std::memcpy(&vb, p + kStripe + i, 8);
+        std::memcpy(&vd, p + 2 * kStripe + i, 8);
+        a = _mm_crc32_u64(a, va);
+        b = _mm_crc32_u64(b, vb);
+        d = _mm_crc32_u64(d, vd);
+      }
+      c = shift(shift(static_cast<uint32_t>(a)) ^ static_cast<uint32_t>(b)) ^ static_cast<uint32_t>(d);
+      p += 3 * kStripe;
+      n -= 3 * kStripe;
+    } while (n >= 3 * kStripe);
+  }
   while (n >= 8) {
     uint64_t v;
     std::memcpy(&v, p, 8);

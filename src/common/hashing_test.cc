@@ -12,6 +12,34 @@ TEST(Crc32cTest, MatchesTheStandardCheckValue) {
   EXPECT_EQ(Crc32c(""), 0u);
 }
 
+// Bit by bit, from the definition (reflected polynomial 0x82F63B78).
+uint32_t ReferenceCrc32c(const std::string& data) {
+  uint32_t c = ~0u;
+  for (unsigned char byte : data) {
+    c ^= byte;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+  }
+  return ~c;
+}
+
+TEST(Crc32cTest, LongBuffersMatchTheDefinitionAtEveryBlockBoundary) {
+  std::string data(5 * 3 * 4096 + 77, '\0');
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (char& ch : data) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    ch = static_cast<char>(x);
+  }
+  for (size_t n : {size_t{0}, size_t{1}, size_t{8}, size_t{12287}, size_t{12288}, size_t{12289},
+                   size_t{12295}, size_t{24576}, size_t{30000}, data.size()}) {
+    const std::string part = data.substr(0, n);
+    EXPECT_EQ(Crc32c(part), ReferenceCrc32c(part)) << n << " bytes";
+  }
+  // Resumed from a CRC, across the blocks.
+  EXPECT_EQ(Crc32c(data.data() + 5, data.size() - 5, Crc32c(data.data(), 5)), ReferenceCrc32c(data));
+}
+
 TEST(Crc32cTest, IncrementalEqualsOneShot) {
   std::string data(1000, 'x');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 31);
