@@ -115,6 +115,36 @@ TEST(ResolutionTest, FlatDecodeReportsScalarsExpandsOneRecordAndAddsDefaults) {
   EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
 }
 
+// Keeps the context's JSON in a string of its own (FlatVisitor::JsonTarget).
+class TargetVisitor final : public FlatVisitor {
+ public:
+  explicit TargetVisitor(int target) : target_(target) {}
+  bool Expand(int) override { return false; }
+  std::string* JsonTarget(int field) override { return field == target_ ? &text_ : nullptr; }
+  void Value(int field, int, std::string_view, const FlatValue& v) override {
+    if (field == target_) seen = v.text;
+  }
+  std::string_view seen;
+
+ private:
+  int target_;
+  std::string text_ = "left over from an earlier datum";
+};
+
+TEST(ResolutionTest, FlatDecodeWritesAFieldsJsonWhereTheVisitorAsksAndItOutlivesTheCall) {
+  auto v3 = Load("page_view/v3.avsc");
+  auto bin = EncodeJsonText(*v3, R"({"event_id":"e2","event_type":"page_view","timestamp":5,
+    "context":{"device_type":"tablet","geo_lat":52.5}})");
+  ASSERT_TRUE(bin.ok());
+  auto decoder = ResolvingDecoder::Create(v3, v3);
+  ASSERT_TRUE(decoder.ok());
+  TargetVisitor visitor(v3->root().FieldIndex("context"));
+  std::string scratch;
+  ASSERT_TRUE((*decoder)->DecodeFlat(*bin, visitor, &scratch).ok());
+  EXPECT_EQ(visitor.seen, R"({"device_type":"tablet","app_version":null,"geo_lat":52.5,"geo_lng":null})");
+  EXPECT_EQ(scratch.find("tablet"), std::string::npos);
+}
+
 TEST(ResolutionTest, V3DataReadWithV1ReaderSkipsRemovedFields) {
   auto v1 = Load("page_view/v1.avsc");
   auto v3 = Load("page_view/v3.avsc");
