@@ -400,6 +400,8 @@ int main(int argc, char** argv) {
     fmt::print("  scan {:<11} {} values in {:.3f} s CPU: {:.1f} M values/s (target ≥ 50)\n", column, values,
                secs, values / secs / 1e6);
   }
+  writer->reset();
+  log.reset();  // closes the log's files before they go
   if (keep.empty()) fs::remove_all(work);
   return 0;
 }
