@@ -250,6 +250,8 @@ void JsonBuffer::PutElement(simdjson::dom::element element) {
   }
 }
 
+char* EscapeJsonInto(char* d, std::string_view s, bool trusted_utf8) { return EscapeInto(d, s, trusted_utf8); }
+
 void AppendJsonString(std::string* out, std::string_view s, bool trusted_utf8) {
   size_t start = out->size();
   out->resize(start + s.size() * 6 + 2);

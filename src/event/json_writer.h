@@ -57,6 +57,9 @@ class JsonBuffer {
 // U+FFFD so that the output is always valid JSON; with trusted_utf8 (s is known to be
 // valid UTF-8) every byte above 0x7f is copied as it is, as JsonBuffer::PutString does.
 void AppendJsonString(std::string* out, std::string_view s, bool trusted_utf8 = false);
+// AppendJsonString's escaping without the quotes: the body of s written at d, which has
+// room for 6 * s.size() bytes; returns the new end.
+char* EscapeJsonInto(char* d, std::string_view s, bool trusted_utf8);
 
 // Appends s quoted, cut to at most max_bytes of input at a UTF-8 character boundary.
 void AppendJsonStringTruncated(std::string* out, std::string_view s, size_t max_bytes);

@@ -48,6 +48,8 @@ struct ResolvingDecoder::Plan {
   };
   std::vector<int> step_fields;
   std::vector<FlatDefault> flat_defaults;
+  // record: every step is skipped or Plan::Fast (set with the steps' fast kinds).
+  bool all_fast = false;
   std::vector<const Plan*> branches;      // writer union
   std::string error;                      // kError, or an enum's unknown-symbol failure
 };
