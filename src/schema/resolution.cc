@@ -356,15 +356,28 @@ void ClassifyFastSteps(const std::vector<std::unique_ptr<Plan>>& plans) {
 // only text with a high bit set goes to simdjson's validator (a call that costs more than
 // the check itself for the short strings of an event).
 [[gnu::always_inline]] inline bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
+  const char* p = s.data();
+  const size_t n = s.size();
   uint64_t high = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, s.data() + i, 8);
-    high |= word;
+  if (n >= 8) {
+    // Whole words, the last one overlapping the one before it rather than a byte loop.
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      high |= word;
+    }
+    uint64_t last;
+    std::memcpy(&last, p + n - 8, 8);
+    high |= last;
+  } else if (n >= 4) {
+    uint32_t first, last;
+    std::memcpy(&first, p, 4);
+    std::memcpy(&last, p + n - 4, 4);
+    high = first | last;
+  } else {
+    for (size_t i = 0; i < n; ++i) high |= static_cast<unsigned char>(p[i]);
   }
-  for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
-  return (high & 0x8080808080808080ULL) == 0 || simdjson::validate_utf8(s.data(), s.size());
+  return (high & 0x8080808080808080ULL) == 0 || simdjson::validate_utf8(p, n);
 }
 
 constexpr int kMaxDecodeDepth = 128;

@@ -86,6 +86,24 @@ TEST(ResolutionTest, AllFastRecordsRenderTheSameBytesAsTheGeneralPath) {
   }
 }
 
+TEST(ResolutionTest, AStringWithAnInvalidByteAnywhereIsCorruptionAtEveryLength) {
+  auto schema = S(R"({"type":"record","name":"R","fields":[{"name":"s","type":"string"}]})");
+  auto decoder = ResolvingDecoder::Create(schema, schema);
+  ASSERT_TRUE(decoder.ok());
+  for (size_t n = 1; n <= 20; ++n) {
+    std::string datum(1, static_cast<char>(2 * n));  // the length, zigzag
+    datum.append(n, 'a');
+    std::string out;
+    EXPECT_TRUE((*decoder)->DecodeToJson(datum, &out).ok()) << n;
+    for (size_t at = 1; at <= n; ++at) {
+      std::string bad = datum;
+      bad[at] = static_cast<char>(0xff);
+      out.clear();
+      EXPECT_EQ((*decoder)->DecodeToJson(bad, &out).code(), StatusCode::kCorruption) << n << " bytes, bad at " << at;
+    }
+  }
+}
+
 // Records what DecodeFlat reports, as "field.member=kind:value" lines.
 class RecordingVisitor final : public FlatVisitor {
  public:
