@@ -713,7 +713,8 @@ class BronzeWriter::Impl {
   }
 
   ContextSlot* FindSlot(TableState& t, size_t position, std::string_view key) {
-    if (position < t.context_order.size() && t.context_order[position].first == key) {
+    if (position < t.context_order.size() && t.context_order[position].first.size() == key.size() &&
+        std::equal(key.begin(), key.end(), t.context_order[position].first.begin())) {
       return t.context_order[position].second;
     }
     auto it = t.context.find(key);
