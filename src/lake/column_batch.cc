@@ -72,11 +72,6 @@ void Column::Clear() {
   if (type_ == ColumnType::kString) offsets_.push_back(0);
 }
 
-void Column::MarkValid() {
-  if (null_count_ > 0) validity_.push_back(1);
-  ++size_;
-}
-
 void Column::AppendNull() {
   if (null_count_ == 0) validity_.assign(size_, 1);
   validity_.push_back(0);
@@ -100,38 +95,6 @@ void Column::AppendNull() {
       offsets_.push_back(bytes_.size());
       break;
   }
-}
-
-void Column::AppendBool(bool v) {
-  assert(type_ == ColumnType::kBoolean && "AppendBool on a non-boolean column");
-  u8_.push_back(v ? 1 : 0);
-  MarkValid();
-}
-
-void Column::AppendInt32(int32_t v) {
-  assert(type_ == ColumnType::kInt32 && "AppendInt32 on a non-int32 column");
-  i32_.push_back(v);
-  MarkValid();
-}
-
-void Column::AppendInt64(int64_t v) {
-  assert((type_ == ColumnType::kInt64 || type_ == ColumnType::kTimestampMillis) &&
-         "AppendInt64 on a column that is neither int64 nor timestamp");
-  i64_.push_back(v);
-  MarkValid();
-}
-
-void Column::AppendDouble(double v) {
-  assert(type_ == ColumnType::kDouble && "AppendDouble on a non-double column");
-  f64_.push_back(v);
-  MarkValid();
-}
-
-void Column::AppendString(std::string_view v) {
-  assert(type_ == ColumnType::kString && "AppendString on a non-string column");
-  bytes_.append(v);
-  offsets_.push_back(bytes_.size());
-  MarkValid();
 }
 
 void Column::AppendRange(const Column& other, size_t begin, size_t end) {

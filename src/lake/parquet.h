@@ -5,6 +5,7 @@
 // on tidemark's build platforms. Files are flat (no nested groups), data page v1.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -104,6 +105,44 @@ class Column {
   HugeVector<uint64_t> offsets_;
   HugeString bytes_;
 };
+
+// The per-value appends, inline: a bronze flush buffers some twenty values per event.
+inline void Column::MarkValid() {
+  if (null_count_ > 0) validity_.push_back(1);
+  ++size_;
+}
+
+inline void Column::AppendBool(bool v) {
+  assert(type_ == ColumnType::kBoolean && "AppendBool on a non-boolean column");
+  u8_.push_back(v ? 1 : 0);
+  MarkValid();
+}
+
+inline void Column::AppendInt32(int32_t v) {
+  assert(type_ == ColumnType::kInt32 && "AppendInt32 on a non-int32 column");
+  i32_.push_back(v);
+  MarkValid();
+}
+
+inline void Column::AppendInt64(int64_t v) {
+  assert((type_ == ColumnType::kInt64 || type_ == ColumnType::kTimestampMillis) &&
+         "AppendInt64 on a column that is neither int64 nor timestamp");
+  i64_.push_back(v);
+  MarkValid();
+}
+
+inline void Column::AppendDouble(double v) {
+  assert(type_ == ColumnType::kDouble && "AppendDouble on a non-double column");
+  f64_.push_back(v);
+  MarkValid();
+}
+
+inline void Column::AppendString(std::string_view v) {
+  assert(type_ == ColumnType::kString && "AppendString on a non-string column");
+  bytes_.append(v);
+  offsets_.push_back(bytes_.size());
+  MarkValid();
+}
 
 // Rows of a schema, column by column. Owns its columns; not thread-safe.
 class ColumnBatch {
