@@ -200,17 +200,19 @@ StringDictionary::StringDictionary(int64_t max_plain_bytes) : max_plain_bytes_(m
 void StringDictionary::Grow() {
   slots_.assign(slots_.size() * 2, 0);
   mask_ = slots_.size() - 1;
-  for (size_t i = 0; i < hashes_.size(); ++i) {
-    uint64_t s = hashes_[i] & mask_;
+  for (const uint32_t at : entries_at_) {
+    uint64_t h;
+    std::memcpy(&h, entries_.data() + at, 8);
+    uint64_t s = h & mask_;
     while (slots_[s] != 0) s = (s + 1) & mask_;
-    slots_[s] = static_cast<uint32_t>(i + 1);
+    slots_[s] = at + 1;
   }
 }
 
 void StringDictionary::Clear() {
-  bytes_.clear();
-  offsets_.resize(1);
-  hashes_.clear();
+  entries_.clear();
+  entries_at_.clear();
+  plain_bytes_ = 0;
   std::fill(slots_.begin(), slots_.end(), 0);
 }
 
@@ -240,23 +242,35 @@ bool StringDictionary::Insert(std::string_view value, uint32_t* index, bool* add
   for (;;) {
     const uint32_t slot = slots_[s];
     if (slot == 0) break;
-    const size_t i = slot - 1;
-    if (hashes_[i] == h && offsets_[i + 1] - offsets_[i] == value.size() &&
-        SameBytes(bytes_.data() + offsets_[i], value.data(), value.size())) {
-      *index = static_cast<uint32_t>(i);
+    const char* e = entries_.data() + (slot - 1);
+    uint64_t entry_hash;
+    uint32_t length;
+    std::memcpy(&entry_hash, e, 8);
+    std::memcpy(&length, e + 12, 4);
+    if (entry_hash == h && length == value.size() && SameBytes(e + kEntryHeader, value.data(), value.size())) {
+      std::memcpy(index, e + 8, 4);
       return true;
     }
     s = (s + 1) & mask_;
   }
-  if (plain_bytes() + 4 + static_cast<int64_t>(value.size()) > max_plain_bytes_) return false;
-  const size_t i = size();
-  bytes_.append(value);
-  offsets_.push_back(bytes_.size());
-  hashes_.push_back(h);
-  slots_[s] = static_cast<uint32_t>(i + 1);
-  *index = static_cast<uint32_t>(i);
+  if (plain_bytes_ + 4 + static_cast<int64_t>(value.size()) > max_plain_bytes_) return false;
+  // Entry offsets are 32-bit: a dictionary that large is refused like a full one.
+  if (entries_.size() + kEntryHeader + value.size() >= UINT32_MAX) return false;
+  const auto i = static_cast<uint32_t>(entries_at_.size());
+  const auto at = static_cast<uint32_t>(entries_.size());
+  const auto length = static_cast<uint32_t>(value.size());
+  char header[kEntryHeader];
+  std::memcpy(header, &h, 8);
+  std::memcpy(header + 8, &i, 4);
+  std::memcpy(header + 12, &length, 4);
+  entries_.append(header, kEntryHeader);
+  entries_.append(value);
+  entries_at_.push_back(at);
+  slots_[s] = at + 1;
+  plain_bytes_ += 4 + static_cast<int64_t>(value.size());
+  *index = i;
   if (added != nullptr) *added = true;
-  if (hashes_.size() * 2 > slots_.size()) Grow();  // keep the load factor at most 1/2
+  if (entries_at_.size() * 2 > slots_.size()) Grow();  // keep the load factor at most 1/2
   return true;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,21 +46,27 @@ class StringDictionary {
   // Changes the bound for later inserts (a dictionary reused by another writer).
   void set_max_plain_bytes(int64_t max_plain_bytes) { max_plain_bytes_ = max_plain_bytes; }
 
-  size_t size() const { return offsets_.size() - 1; }
+  size_t size() const { return entries_at_.size(); }
   std::string_view at(size_t i) const {
-    return std::string_view(bytes_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
+    const char* e = entries_.data() + entries_at_[i];
+    uint32_t length;
+    std::memcpy(&length, e + 12, 4);
+    return std::string_view(e + kEntryHeader, length);
   }
-  int64_t plain_bytes() const { return static_cast<int64_t>(bytes_.size() + 4 * size()); }
+  int64_t plain_bytes() const { return plain_bytes_; }
 
  private:
+  // An entry in entries_: the value's 64-bit hash, its index (4 bytes), its length (4),
+  // then its bytes. A lookup reads a slot, then one entry whose header and value share
+  // cache lines, instead of a hash, an offset and the bytes from three arrays.
+  static constexpr size_t kEntryHeader = 16;
   void Grow();
 
   int64_t max_plain_bytes_;
-  std::string bytes_;
-  std::vector<uint64_t> offsets_{0};
-  // Slots hold index + 1 (0 = empty); hashes_ keeps each entry's hash to rehash cheaply.
-  std::vector<uint32_t> slots_;
-  std::vector<uint64_t> hashes_;
+  int64_t plain_bytes_ = 0;
+  std::string entries_;
+  std::vector<uint32_t> entries_at_;  // index → entry offset
+  std::vector<uint32_t> slots_;       // entry offset + 1; 0 = empty
   uint64_t mask_ = 0;
 };
 
