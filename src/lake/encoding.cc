@@ -28,25 +28,32 @@ void AppendVarint(uint64_t v, std::string* out) {
   out->push_back(static_cast<char>(v));
 }
 
-// Packs groups of 8 values, bit_width bytes per group, LSB first.
+// Packs groups of 8 values, bit_width bytes per group, LSB first. The accumulator is
+// stored four bytes at a time (bit_width is at most 32, so it never holds 64 bits).
 template <typename T>
 void AppendBitPacked(const T* values, size_t count, int bit_width, std::string* out) {
   const size_t groups = (count + 7) / 8;
   const size_t start = out->size();
-  out->resize(start + groups * static_cast<size_t>(bit_width));
-  uint8_t* dst = reinterpret_cast<uint8_t*>(out->data() + start);
+  out->resize(start + groups * static_cast<size_t>(bit_width) + 4);  // + room for a whole store
+  char* dst = out->data() + start;
   uint64_t acc = 0;
   int bits = 0;
-  for (size_t i = 0; i < groups * 8; ++i) {
-    const uint64_t v = i < count ? static_cast<uint64_t>(values[i]) : 0;
+  auto put = [&](uint64_t v) {
     acc |= v << bits;
     bits += bit_width;
-    while (bits >= 8) {
-      *dst++ = static_cast<uint8_t>(acc);
-      acc >>= 8;
-      bits -= 8;
+    if (bits >= 32) {
+      const auto word = static_cast<uint32_t>(acc);
+      std::memcpy(dst, &word, 4);
+      dst += 4;
+      acc >>= 32;
+      bits -= 32;
     }
-  }
+  };
+  for (size_t i = 0; i < count; ++i) put(static_cast<uint64_t>(values[i]));
+  for (size_t i = count; i < groups * 8; ++i) put(0);
+  const auto word = static_cast<uint32_t>(acc);  // the last bits / 8 bytes (bits is a multiple of 8)
+  std::memcpy(dst, &word, 4);
+  out->resize(start + groups * static_cast<size_t>(bit_width));
 }
 
 template <typename T>
