@@ -444,7 +444,7 @@ class PlanDecoder {
       const int index = record.step_fields[i];
       if (step.fast != Plan::Fast::kNone) {
         FlatValue value;
-        RETURN_IF_ERROR(ReadFast(step, &value));
+        if (!ReadFast(step, &value)) return std::move(error_);
         visitor.Value(parent < 0 ? index : parent, parent < 0 ? -1 : index,
                       reader.fields[static_cast<size_t>(index)].name, value);
         continue;
@@ -480,53 +480,60 @@ class PlanDecoder {
     return Status::Ok();
   }
 
-  // A Plan::Fast step's value, as FlatScalar would report it.
-  Status ReadFast(const Plan::Step& step, FlatValue* v) {
+  // A Plan::Fast step's value, as FlatScalar would report it. Called for most fields of a
+  // datum, so it returns false rather than a Status (one costs a string to build and
+  // destroy) and leaves the failure in error_.
+  bool ReadFast(const Plan::Step& step, FlatValue* v) {
     using Kind = FlatValue::Kind;
     if (step.null_branch >= 0) {
       int64_t branch;
-      if (!in_.ReadLong(&branch) || (branch != 0 && branch != 1)) return Truncated(*step.plan);
+      if (!in_.ReadLong(&branch) || (branch != 0 && branch != 1)) return Fail(Truncated(*step.plan));
       if (branch == step.null_branch) {
         v->kind = Kind::kNull;
-        return Status::Ok();
+        return true;
       }
     }
     const Plan& p = *step.value;
     switch (step.fast) {
       case Plan::Fast::kString:
-        if (!in_.ReadBytes(&v->text)) return Truncated(p);
-        if (!ValidUtf8(v->text)) return NotUtf8(p);
+        if (!in_.ReadBytes(&v->text)) return Fail(Truncated(p));
+        if (!ValidUtf8(v->text)) return Fail(NotUtf8(p));
         v->kind = Kind::kString;
-        return Status::Ok();
+        return true;
       case Plan::Fast::kInt: {
         int32_t i;
-        if (!in_.ReadInt(&i)) return Truncated(p);
+        if (!in_.ReadInt(&i)) return Fail(Truncated(p));
         v->kind = Kind::kLong;
         v->integer = i;
-        return Status::Ok();
+        return true;
       }
       case Plan::Fast::kLong:
-        if (!in_.ReadLong(&v->integer)) return Truncated(p);
+        if (!in_.ReadLong(&v->integer)) return Fail(Truncated(p));
         v->kind = Kind::kLong;
-        return Status::Ok();
+        return true;
       case Plan::Fast::kDouble:
-        if (!in_.ReadDouble(&v->number)) return Truncated(p);
+        if (!in_.ReadDouble(&v->number)) return Fail(Truncated(p));
         v->kind = Kind::kDouble;
-        return Status::Ok();
+        return true;
       case Plan::Fast::kEnum: {
         int64_t index;
         if (!in_.ReadLong(&index) || index < 0 || static_cast<size_t>(index) >= p.enum_symbols.size()) {
-          return Truncated(p);
+          return Fail(Truncated(p));
         }
         const std::string& text = p.enum_symbols[static_cast<size_t>(index)];  // quoted
         v->kind = Kind::kString;
         v->text = std::string_view(text).substr(1, text.size() - 2);
-        return Status::Ok();
+        return true;
       }
       default:
-        return Status::Internal("not a fast step");
+        return Fail(Status::Internal("not a fast step"));
     }
   }
+  [[gnu::cold]] bool Fail(Status st) {
+    error_ = std::move(st);
+    return false;
+  }
+
 
   // Decode's record case when every field is a fast step (Plan::all_fast), with the same
   // output: written through a pointer into a reused buffer with one room check per field,
@@ -546,7 +553,7 @@ class PlanDecoder {
         continue;
       }
       FlatValue v;
-      RETURN_IF_ERROR(ReadFast(step, &v));
+      if (!ReadFast(step, &v)) return std::move(error_);
       const size_t value_room = v.kind == FlatValue::Kind::kString ? 6 * v.text.size() + 2 : 40;
       char* const start = room(1 + step.key.size() + value_room);
       char* d = start;
@@ -600,7 +607,7 @@ class PlanDecoder {
   // A Plan::Fast step's value as JSON, as Decode would write it.
   Status AppendFast(const Plan::Step& step) {
     FlatValue v;
-    RETURN_IF_ERROR(ReadFast(step, &v));
+    if (!ReadFast(step, &v)) return std::move(error_);
     switch (v.kind) {
       case FlatValue::Kind::kNull:
         out_->append("null");
@@ -624,7 +631,7 @@ class PlanDecoder {
     return Status::Ok();
   }
 
-  Status NotUtf8(const Plan& p) const {
+  [[gnu::cold]] Status NotUtf8(const Plan& p) const {
     return Status::Corruption(fmt::format("avro datum: {}: string is not valid UTF-8",
                                           p.path.empty() ? "root" : p.path));
   }
@@ -737,11 +744,11 @@ class PlanDecoder {
     }
   }
 
-  Status Truncated(const Plan& p) const {
+  [[gnu::cold]] Status Truncated(const Plan& p) const {
     return Status::Corruption(fmt::format("avro datum: truncated or invalid at byte {} ({})",
                                           in_.position(), p.path.empty() ? "root" : p.path));
   }
-  Status Truncated(std::string_view what) const {
+  [[gnu::cold]] Status Truncated(std::string_view what) const {
     return Status::Corruption(fmt::format("avro datum: truncated or invalid at byte {} ({})",
                                           in_.position(), what));
   }
@@ -931,6 +938,7 @@ class PlanDecoder {
 
   internal::BinaryReader in_;
   std::string* out_;
+  Status error_;  // ReadFast's failure
 };
 
 }  // namespace
