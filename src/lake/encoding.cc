@@ -3,7 +3,10 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "lake/encoding_internal.h"
 
@@ -196,6 +199,140 @@ Status DecodePlainBooleans(const uint8_t* data, size_t size, size_t count, uint8
                               std::to_string(size));
   }
   for (size_t i = 0; i < count; ++i) out[i] = (data[i >> 3] >> (i & 7)) & 1;
+  return Status::Ok();
+}
+
+namespace {
+
+constexpr size_t kDeltaBlock = 128;
+constexpr size_t kDeltaMiniblocks = 4;
+constexpr size_t kDeltaMiniblock = kDeltaBlock / kDeltaMiniblocks;  // 32 values
+// A miniblock's bytes at the widest width, plus room for the 9-byte reads and writes below.
+constexpr size_t kMiniblockRoom = kDeltaMiniblock * 64 / 8 + 16;
+
+uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+int BitWidth64(uint64_t v) { return v == 0 ? 0 : 64 - __builtin_clzll(v); }
+
+// ORs the low `width` bits of v (already masked) into buf at bit offset `bit`, LSB first.
+void Deposit(uint8_t* buf, size_t bit, int width, uint64_t v) {
+  const int shift = static_cast<int>(bit % 8);
+  uint8_t* at = buf + bit / 8;
+  uint64_t word;
+  std::memcpy(&word, at, 8);
+  word |= v << shift;
+  std::memcpy(at, &word, 8);
+  if (shift + width > 64) at[8] |= static_cast<uint8_t>(v >> (64 - shift));
+}
+
+uint64_t Extract(const uint8_t* buf, size_t bit, int width) {
+  const int shift = static_cast<int>(bit % 8);
+  const uint8_t* at = buf + bit / 8;
+  uint64_t word;
+  std::memcpy(&word, at, 8);
+  uint64_t v = word >> shift;
+  if (shift + width > 64) v |= static_cast<uint64_t>(at[8]) << (64 - shift);
+  return width == 64 ? v : v & ((uint64_t{1} << width) - 1);
+}
+
+bool ReadUleb(const uint8_t*& p, const uint8_t* end, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (p >= end) return false;
+    const uint8_t b = *p++;
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void EncodeDeltaBinaryPacked(const int64_t* values, size_t count, std::string* out) {
+  AppendVarint(kDeltaBlock, out);
+  AppendVarint(kDeltaMiniblocks, out);
+  AppendVarint(count, out);
+  AppendVarint(ZigZag(count > 0 ? values[0] : 0), out);
+  uint64_t deltas[kDeltaBlock];
+  uint8_t packed[kMiniblockRoom];
+  for (size_t i = 1; i < count; i += kDeltaBlock) {
+    const size_t n = std::min(kDeltaBlock, count - i);
+    int64_t min_delta = INT64_MAX;
+    for (size_t k = 0; k < n; ++k) {
+      const auto d = static_cast<int64_t>(static_cast<uint64_t>(values[i + k]) -
+                                          static_cast<uint64_t>(values[i + k - 1]));
+      deltas[k] = static_cast<uint64_t>(d);
+      min_delta = std::min(min_delta, d);
+    }
+    AppendVarint(ZigZag(min_delta), out);
+    int widths[kDeltaMiniblocks] = {};
+    for (size_t k = 0; k < n; ++k) {
+      deltas[k] -= static_cast<uint64_t>(min_delta);
+      widths[k / kDeltaMiniblock] = std::max(widths[k / kDeltaMiniblock], BitWidth64(deltas[k]));
+    }
+    for (const int w : widths) out->push_back(static_cast<char>(w));
+    // Miniblocks past the last value are not written (their width bytes are 0).
+    for (size_t m = 0; m * kDeltaMiniblock < n; ++m) {
+      const int w = widths[m];
+      const size_t bytes = kDeltaMiniblock * static_cast<size_t>(w) / 8;
+      std::memset(packed, 0, bytes + 9);
+      for (size_t k = m * kDeltaMiniblock; k < std::min(n, (m + 1) * kDeltaMiniblock); ++k) {
+        Deposit(packed, (k - m * kDeltaMiniblock) * static_cast<size_t>(w), w, deltas[k]);
+      }
+      out->append(reinterpret_cast<const char*>(packed), bytes);
+    }
+  }
+}
+
+Status DecodeDeltaBinaryPacked(const uint8_t* data, size_t size, size_t count, int64_t* out) {
+  const uint8_t* p = data;
+  const uint8_t* end = data + size;
+  uint64_t block = 0, miniblocks = 0, total = 0, first = 0;
+  if (!ReadUleb(p, end, &block) || !ReadUleb(p, end, &miniblocks) || !ReadUleb(p, end, &total) ||
+      !ReadUleb(p, end, &first)) {
+    return Status::Corruption("DELTA_BINARY_PACKED: header ends early");
+  }
+  if (block == 0 || block % 128 != 0 || block > (1u << 20) || miniblocks == 0 ||
+      block % miniblocks != 0 || (block / miniblocks) % 32 != 0) {
+    return Status::Corruption("DELTA_BINARY_PACKED: block of " + std::to_string(block) + " values in " +
+                              std::to_string(miniblocks) + " miniblocks");
+  }
+  if (total < count) {
+    return Status::Corruption("DELTA_BINARY_PACKED: " + std::to_string(total) + " values for " +
+                              std::to_string(count));
+  }
+  if (count == 0) return Status::Ok();
+  const size_t per_miniblock = block / miniblocks;
+  std::vector<uint8_t> buffer(per_miniblock * 64 / 8 + 16);
+  auto value = static_cast<uint64_t>(UnZigZag(first));
+  out[0] = static_cast<int64_t>(value);
+  size_t produced = 1;
+  while (produced < count) {
+    uint64_t zigzag_min;
+    if (!ReadUleb(p, end, &zigzag_min)) return Status::Corruption("DELTA_BINARY_PACKED: block ends early");
+    const auto min_delta = static_cast<uint64_t>(UnZigZag(zigzag_min));
+    if (static_cast<uint64_t>(end - p) < miniblocks) {
+      return Status::Corruption("DELTA_BINARY_PACKED: bit widths end early");
+    }
+    const uint8_t* widths = p;
+    p += miniblocks;
+    for (size_t m = 0; m < miniblocks && produced < count; ++m) {
+      const int w = widths[m];
+      if (w > 64) return Status::Corruption("DELTA_BINARY_PACKED: bit width " + std::to_string(w));
+      const size_t bytes = per_miniblock * static_cast<size_t>(w) / 8;
+      if (static_cast<size_t>(end - p) < bytes) {
+        return Status::Corruption("DELTA_BINARY_PACKED: miniblock ends early");
+      }
+      std::memcpy(buffer.data(), p, bytes);
+      std::memset(buffer.data() + bytes, 0, 16);
+      p += bytes;
+      for (size_t k = 0; k < per_miniblock && produced < count; ++k) {
+        value += min_delta + (w == 0 ? 0 : Extract(buffer.data(), k * static_cast<size_t>(w), w));
+        out[produced++] = static_cast<int64_t>(value);
+      }
+    }
+  }
   return Status::Ok();
 }
 

@@ -32,6 +32,15 @@ Status DecodeRleBitPacked(const uint8_t* data, size_t size, int bit_width, size_
 void EncodePlainBooleans(const uint8_t* values, size_t count, std::string* out);
 Status DecodePlainBooleans(const uint8_t* data, size_t size, size_t count, uint8_t* out);
 
+// DELTA_BINARY_PACKED for 64-bit integers (the Parquet writer's encoding of INT64 and
+// TIMESTAMP columns): blocks of 128 deltas in 4 miniblocks of 32, each miniblock bit-packed
+// at its own width after the block's minimum delta is taken off. Deltas wrap as two's
+// complement, so any sequence round-trips.
+void EncodeDeltaBinaryPacked(const int64_t* values, size_t count, std::string* out);
+// Decodes `count` values (a page may announce more). Corruption when the input is malformed
+// or ends early.
+Status DecodeDeltaBinaryPacked(const uint8_t* data, size_t size, size_t count, int64_t* out);
+
 // Distinct strings of one column chunk in first-seen order, with an open-addressing hash
 // index. Insert refuses (returns false) once the dictionary's PLAIN size would pass
 // max_plain_bytes, so a high-cardinality column costs only until the bound is hit.

@@ -71,6 +71,57 @@ TEST(PlainBooleans, PackLeastSignificantBitFirst) {
   EXPECT_EQ(decoded, values);
 }
 
+std::vector<int64_t> DeltaRoundTrip(const std::vector<int64_t>& values) {
+  std::string encoded;
+  EncodeDeltaBinaryPacked(values.data(), values.size(), &encoded);
+  std::vector<int64_t> decoded(values.size());
+  Status st = DecodeDeltaBinaryPacked(reinterpret_cast<const uint8_t*>(encoded.data()), encoded.size(),
+                                      values.size(), decoded.data());
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return decoded;
+}
+
+TEST(DeltaBinaryPacked, RoundTripsEveryLengthAroundBlocksAndExtremeDeltas) {
+  uint64_t x = 88172645463325252ull;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (size_t n : {size_t{0}, size_t{1}, size_t{2}, size_t{31}, size_t{32}, size_t{33}, size_t{127},
+                   size_t{128}, size_t{129}, size_t{130}, size_t{160}, size_t{257}, size_t{1000}}) {
+    std::vector<int64_t> increasing(n), random(n), extremes(n);
+    int64_t t = 1'775'800'800'000;
+    for (size_t i = 0; i < n; ++i) {
+      t += static_cast<int64_t>(next() % 2000) - 200;  // mostly rising, sometimes back
+      increasing[i] = t;
+      random[i] = static_cast<int64_t>(next());
+      extremes[i] = i % 3 == 0 ? INT64_MIN : (i % 3 == 1 ? INT64_MAX : 0);
+    }
+    EXPECT_EQ(DeltaRoundTrip(increasing), increasing) << n;
+    EXPECT_EQ(DeltaRoundTrip(random), random) << n;
+    EXPECT_EQ(DeltaRoundTrip(extremes), extremes) << n;
+    EXPECT_EQ(DeltaRoundTrip(std::vector<int64_t>(n, -7)), std::vector<int64_t>(n, -7)) << n;
+  }
+}
+
+TEST(DeltaBinaryPacked, ASequenceOfSmallStepsPacksSmallAndTruncatedInputIsCorruption) {
+  std::vector<int64_t> offsets(10000);
+  for (size_t i = 0; i < offsets.size(); ++i) offsets[i] = 5'000'000 + static_cast<int64_t>(i);
+  std::string encoded;
+  EncodeDeltaBinaryPacked(offsets.data(), offsets.size(), &encoded);
+  EXPECT_LT(encoded.size(), offsets.size() / 10);  // width 0: a header per block
+  std::vector<int64_t> decoded(offsets.size());
+  for (size_t cut : {size_t{0}, size_t{3}, encoded.size() / 2, encoded.size() - 1}) {
+    EXPECT_EQ(DecodeDeltaBinaryPacked(reinterpret_cast<const uint8_t*>(encoded.data()), cut,
+                                      offsets.size(), decoded.data())
+                  .code(),
+              StatusCode::kCorruption)
+        << cut;
+  }
+}
+
 TEST(StringDictionary, ReturnsFirstSeenIndicesAndRefusesPastItsBound) {
   StringDictionary dict(/*max_plain_bytes=*/4 * 3 + 3);  // three one-byte strings
   uint32_t i;
