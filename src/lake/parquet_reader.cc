@@ -618,6 +618,13 @@ class ParquetReader::Impl {
           return ColumnDecoder::PlainStrings(column, data, size, def, rows, present);
       }
     }
+    if (encoding == pq::Encoding::kDeltaBinaryPacked &&
+        (field.type == ColumnType::kInt64 || field.type == ColumnType::kTimestampMillis)) {
+      deltas_.resize(present);
+      RETURN_IF_ERROR(DecodeDeltaBinaryPacked(data, size, present, deltas_.data()));
+      return ColumnDecoder::PlainFixed<int64_t>(column, reinterpret_cast<const uint8_t*>(deltas_.data()),
+                                                present * sizeof(int64_t), def, rows, present);
+    }
     if (encoding == pq::Encoding::kRleDictionary || encoding == pq::Encoding::kPlainDictionary) {
       if (dict == nullptr)
         return Status::Corruption("dictionary-encoded page without a dictionary page");
@@ -781,6 +788,7 @@ class ParquetReader::Impl {
   Column dictionary_{ColumnType::kString};
   std::vector<uint8_t> levels_;
   std::vector<uint32_t> indices_;
+  std::vector<int64_t> deltas_;  // a DELTA_BINARY_PACKED page, decoded
 };
 
 Result<std::unique_ptr<ParquetReader>> ParquetReader::Open(const std::string& path) {
