@@ -206,6 +206,10 @@ struct ParquetWriterOptions {
   // first page shows PLAIN would be smaller (high cardinality), or when its PLAIN size would
   // pass this bound; then the rest of the chunk is PLAIN.
   int64_t dictionary_max_bytes = 1 << 20;
+  // INT64 and TIMESTAMP pages are DELTA_BINARY_PACKED (a few bits per value where values
+  // change little from row to row, and a quarter of ZSTD's work); false writes them PLAIN,
+  // for readers that predate the encoding.
+  bool delta_int64 = true;
   // String statistics longer than this are truncated (see ColumnStats).
   size_t statistics_max_string_bytes = 64;
   std::vector<std::pair<std::string, std::string>> key_value_metadata;

@@ -196,6 +196,7 @@ TEST_F(ParquetDuckDbCheck, DuckDbReadsTheWritersFilesExactly) {
   zstd.options.statistics_max_string_bytes = 24;  // properties' statistics are truncated
   FileCase raw{"events_uncompressed.parquet", {}, 4'000};
   raw.options.compression = Compression::kUncompressed;
+  raw.options.delta_int64 = false;  // INT64 and TIMESTAMP pages PLAIN here, DELTA above
 
   std::ostringstream json;
   json << "{\"files\":[";

@@ -561,11 +561,10 @@ class ColumnChunkWriter {
     return Status::Ok();
   }
 
-  // INT64 and TIMESTAMP pages are DELTA_BINARY_PACKED: timestamps and offsets change
-  // little from row to row, so their deltas pack into a few bits and leave ZSTD a quarter
-  // of the input or less.
+  // ParquetWriterOptions::delta_int64.
   bool DeltaEncoded() const {
-    return field_.type == ColumnType::kInt64 || field_.type == ColumnType::kTimestampMillis;
+    return options_.delta_int64 &&
+           (field_.type == ColumnType::kInt64 || field_.type == ColumnType::kTimestampMillis);
   }
 
   size_t CountNulls() const {
