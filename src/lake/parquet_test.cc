@@ -168,6 +168,39 @@ TEST_F(ParquetTest, EveryTypeRoundTripsWithNulls) {
   ExpectBatchesEqual(batch, ReadAll(*reader, AllColumns(reader->schema())));
 }
 
+// String bounds are mostly decided by an 8-byte prefix; values that share it, are shorter
+// than it, hold zero bytes or bytes past 0x7f must still give memcmp's min and max, with and
+// without a dictionary.
+TEST_F(ParquetTest, StringStatisticsAreTheBytewiseMinAndMax) {
+  const std::vector<std::vector<std::string>> pools = {
+      {"prefix00-b", "prefix00-a", "prefix00", "prefix0", "prefix00\x01", std::string("prefix00\0", 9)},
+      {"zzzzzzzzz", "zzzzzzzz", "zzzzzzzzy", "zzzzzzzz\x80", "zzzzzzzy\xff"},
+      {"\xc3\xa9t\xc3\xa9", "\xc3\xa9t", "\xc3\xa9t\xc3\xa8", "\xc3"},
+      {"prefix00-b", "\xff", "\x7f", "a", "", "zzzzzzzzz", "m", std::string("\0", 1)}};
+  int n = 0;
+  for (const auto& pool : pools) {
+    for (bool dictionary : {true, false}) {
+      Schema schema{{{"s", ColumnType::kString, true, -1}}};
+      ColumnBatch batch(schema);
+      uint64_t x = 12345;
+      std::string lo, hi;
+      for (int i = 0; i < 3000; ++i) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        const std::string& v = pool[(x >> 33) % pool.size()];
+        batch.column(0).AppendString(v);
+        if (i == 0 || v < lo) lo = v;
+        if (i == 0 || hi < v) hi = v;
+      }
+      ParquetWriterOptions options;
+      if (!dictionary) options.dictionary_max_bytes = 0;
+      const ParquetFileSummary summary = Write(Path("strings" + std::to_string(n++) + ".parquet"), batch, options);
+      ASSERT_EQ(summary.columns.size(), 1u);
+      EXPECT_EQ(std::get<std::string>(summary.columns[0].min), lo) << n;
+      EXPECT_EQ(std::get<std::string>(summary.columns[0].max), hi) << n;
+    }
+  }
+}
+
 TEST_F(ParquetTest, StatisticsHoldMinMaxAndNullCount) {
   const ColumnBatch batch = EveryTypeBatch(100);
   const ParquetFileSummary summary = Write(Path("stats.parquet"), batch);

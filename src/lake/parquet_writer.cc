@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -355,17 +356,34 @@ class ColumnChunkWriter {
     }
   }
 
+  // The first 8 bytes of s, zero-padded, as a big-endian number: when two such prefixes
+  // differ, they order the strings as memcmp does (equal prefixes decide nothing).
+  static uint64_t OrderPrefix(std::string_view s) {
+    static_assert(std::endian::native == std::endian::little);
+    uint64_t word = 0;
+    if (s.size() >= 8) {
+      std::memcpy(&word, s.data(), 8);
+    } else {
+      for (size_t i = 0; i < s.size(); ++i) word |= uint64_t{static_cast<uint8_t>(s[i])} << (8 * i);
+    }
+    return __builtin_bswap64(word);
+  }
+
   void UpdateMinMax(std::string_view v) {
+    // string_view ordering is char_traits<char>::compare, i.e. memcmp: unsigned bytewise,
+    // the order Parquet defines for UTF-8. Most values are decided by their prefix alone.
+    const uint64_t prefix = OrderPrefix(v);
     if (!has_minmax_) {
       string_min_.assign(v);
       string_max_.assign(v);
+      min_prefix_ = max_prefix_ = prefix;
       has_minmax_ = true;
-    } else if (v < std::string_view(string_min_)) {
-      // string_view ordering is char_traits<char>::compare, i.e. memcmp: unsigned bytewise,
-      // the order Parquet defines for UTF-8.
+    } else if (prefix < min_prefix_ || (prefix == min_prefix_ && v < std::string_view(string_min_))) {
       string_min_.assign(v);
-    } else if (std::string_view(string_max_) < v) {
+      min_prefix_ = prefix;
+    } else if (prefix > max_prefix_ || (prefix == max_prefix_ && std::string_view(string_max_) < v)) {
       string_max_.assign(v);
+      max_prefix_ = prefix;
     }
   }
 
@@ -621,6 +639,7 @@ class ColumnChunkWriter {
   int64_t int_min_ = 0, int_max_ = 0;
   double double_min_ = 0, double_max_ = 0;
   std::string string_min_, string_max_;
+  uint64_t min_prefix_ = 0, max_prefix_ = 0;  // OrderPrefix of string_min_, string_max_
 };
 
 }  // namespace
