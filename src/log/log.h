@@ -86,6 +86,8 @@ class ReadBatch {
 struct ReadOptions {
   size_t max_bytes = 1 << 20;  // stop after roughly this many key+value bytes (at least one record)
   size_t max_records = std::numeric_limits<size_t>::max();
+  // False: records come back with empty keys, not copied, for readers that do not use them.
+  bool keys = true;
 };
 
 // Runs exactly once per Append, on a log-owned thread: with the offset given to the batch's

@@ -140,6 +140,25 @@ TEST_P(LogContractTest, ReadIntoReusesTheBatchItIsGiven) {
   EXPECT_TRUE(out.empty()) << "an error leaves nothing read";
 }
 
+TEST_P(LogContractTest, AReadWithoutKeysLeavesThemEmptyAndTheRestIntact) {
+  ASSERT_TRUE(AppendAndWait(*log_, "events", 0, MakeRecords(0, 3)).ok());
+  ReadBatch out;
+  out.Next().key = "stale";
+  out.Clear();
+  ReadOptions options;
+  options.keys = false;
+  ASSERT_TRUE(log_->ReadInto("events", 0, 0, options, &out).ok());
+  auto expected = log_->Read("events", 0, 0);
+  ASSERT_TRUE(expected.ok());
+  ASSERT_EQ(out.size(), 3u);
+  for (size_t i = 0; i < out.size(); ++i) {
+    EXPECT_FALSE((*expected)[i].key.empty());
+    EXPECT_TRUE(out[i].key.empty()) << i;
+    EXPECT_EQ(out[i].value, (*expected)[i].value);
+    EXPECT_EQ(out[i].headers, (*expected)[i].headers);
+  }
+}
+
 TEST_P(LogContractTest, UnknownTopicOrPartitionIsNotFound) {
   EXPECT_EQ(log_->Read("nope", 0, 0).status().message(), "log: no topic 'nope'");
   EXPECT_EQ(log_->Read("events", 3, 0).status().message(),

@@ -156,7 +156,11 @@ class MemoryLog final : public Log {
       StoredRecord& to = out->Next();
       to.offset = r.offset;
       to.timestamp_ms = r.timestamp_ms;
-      to.key.assign(r.key);
+      if (options.keys) {
+        to.key.assign(r.key);
+      } else {
+        to.key.clear();
+      }
       to.value.assign(r.value);
       to.headers.resize(r.headers.size());
       for (size_t h = 0; h < r.headers.size(); ++h) {

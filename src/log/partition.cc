@@ -208,6 +208,7 @@ Status Partition::ReadInto(int64_t from, const ReadOptions& options, ReadBatch* 
   guard.ok = false;
 
   ReadBudget budget{options.max_bytes, options.max_records};
+  budget.keys = options.keys;
   // Large preads: at least 256 KiB, and enough to satisfy max_bytes in one go when it can.
   const size_t chunk = std::clamp<size_t>(options.max_bytes + (64 << 10), 256 << 10, 16 << 20);
   thread_local ByteBuffer buffer;

@@ -253,7 +253,11 @@ Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, Rea
     StoredRecord& r = out->Next();
     r.offset = offset;
     r.timestamp_ms = h.first_timestamp_ms + UnZigZag(ts_delta);
-    r.key.assign(key, key_len);
+    if (budget->keys) {
+      r.key.assign(key, key_len);
+    } else {
+      r.key.clear();
+    }
     r.value.assign(value, value_len);
     r.headers.resize(header_count);
     const char* hp = headers_begin;

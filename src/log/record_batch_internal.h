@@ -151,6 +151,7 @@ struct ReadBudget {
   size_t max_bytes;
   size_t max_records;
   size_t bytes = 0;
+  bool keys = true;  // ReadOptions::keys
   bool Full(size_t records_so_far) const {
     return records_so_far >= max_records || (records_so_far > 0 && bytes >= max_bytes);
   }
