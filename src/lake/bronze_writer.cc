@@ -454,6 +454,7 @@ class BronzeWriter::Impl {
       for (auto& t : tables_) {
         for (int p = 0; p < t->partitions && buffered_bytes_ < options_.flush_bytes; ++p) {
           log::ReadOptions ro;
+          ro.keys = false;  // bronze keeps no record keys
           ro.max_bytes = static_cast<size_t>(
               std::clamp<int64_t>(options_.flush_bytes - buffered_bytes_, 1, 1 << 20));
           if (Status st = log_->ReadInto(t->topic, p, t->next[p], ro, &records_); !st.ok()) {
