@@ -534,7 +534,6 @@ class PlanDecoder {
     return false;
   }
 
-
   // Decode's record case when every field is a fast step (Plan::all_fast), with the same
   // output: written through a pointer into a reused buffer with one room check per field,
   // then appended to *out_ at once.
@@ -554,39 +553,11 @@ class PlanDecoder {
       }
       FlatValue v;
       if (!ReadFast(step, &v)) return std::move(error_);
-      const size_t value_room = v.kind == FlatValue::Kind::kString ? 6 * v.text.size() + 2 : 40;
-      char* const start = room(1 + step.key.size() + value_room);
+      char* const start = room(1 + step.key.size() + FastValueRoom(v));
       char* d = start;
       if (used > 1) *d++ = ',';
       std::memcpy(d, step.key.data(), step.key.size());
-      d += step.key.size();
-      switch (v.kind) {
-        case FlatValue::Kind::kNull:
-          std::memcpy(d, "null", 4);
-          d += 4;
-          break;
-        case FlatValue::Kind::kLong:
-          d = std::to_chars(d, d + 24, v.integer).ptr;
-          break;
-        case FlatValue::Kind::kDouble:  // as internal::AppendJsonDouble
-          if (std::isfinite(v.number)) {
-            d = std::to_chars(d, d + 38, v.number).ptr;
-          } else {
-            std::memcpy(d, "null", 4);
-            d += 4;
-          }
-          break;
-        default:  // kString: a checked string, or an enum symbol (a name: nothing to escape)
-          *d++ = '"';
-          if (step.fast == Plan::Fast::kEnum) {
-            std::memcpy(d, v.text.data(), v.text.size());
-            d += v.text.size();
-          } else {
-            d = event::EscapeJsonInto(d, v.text, /*trusted_utf8=*/true);
-          }
-          *d++ = '"';
-          break;
-      }
+      d = PutFastValue(d + step.key.size(), step, v);
       used += static_cast<size_t>(d - start);
     }
     for (const std::string& piece : p.defaults) {
@@ -604,7 +575,41 @@ class PlanDecoder {
     return Status::Ok();
   }
 
-  // A Plan::Fast step's value as JSON, as Decode would write it.
+  // Room PutFastValue may need for v.
+  static size_t FastValueRoom(const FlatValue& v) {
+    return v.kind == FlatValue::Kind::kString ? 6 * v.text.size() + 2 : 40;
+  }
+
+  // Writes a fast step's value as JSON at d (FastValueRoom(v) bytes free) and returns the
+  // end: the bytes AppendFast writes for it.
+  static char* PutFastValue(char* d, const Plan::Step& step, const FlatValue& v) {
+    switch (v.kind) {
+      case FlatValue::Kind::kNull:
+        std::memcpy(d, "null", 4);
+        return d + 4;
+      case FlatValue::Kind::kLong:
+        return std::to_chars(d, d + 24, v.integer).ptr;
+      case FlatValue::Kind::kDouble:  // as internal::AppendJsonDouble
+        if (!std::isfinite(v.number)) {
+          std::memcpy(d, "null", 4);
+          return d + 4;
+        }
+        return std::to_chars(d, d + 38, v.number).ptr;
+      default:  // kString: a checked string, or an enum symbol (a name: nothing to escape)
+        *d++ = '"';
+        if (step.fast == Plan::Fast::kEnum) {
+          std::memcpy(d, v.text.data(), v.text.size());
+          d += v.text.size();
+        } else {
+          d = event::EscapeJsonInto(d, v.text, /*trusted_utf8=*/true);
+        }
+        *d++ = '"';
+        return d;
+    }
+  }
+
+  // A Plan::Fast step's value as JSON through the general path's formatters (which the
+  // tests hold PutFastValue to).
   Status AppendFast(const Plan::Step& step) {
     FlatValue v;
     if (!ReadFast(step, &v)) return std::move(error_);
