@@ -714,8 +714,7 @@ class BronzeWriter::Impl {
   }
 
   ContextSlot* FindSlot(TableState& t, size_t position, std::string_view key) {
-    if (position < t.context_order.size() && t.context_order[position].first.size() == key.size() &&
-        std::equal(key.begin(), key.end(), t.context_order[position].first.begin())) {
+    if (position < t.context_order.size() && t.context_order[position].first == key) {
       return t.context_order[position].second;
     }
     auto it = t.context.find(key);
