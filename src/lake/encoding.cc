@@ -207,24 +207,13 @@ namespace {
 constexpr size_t kDeltaBlock = 128;
 constexpr size_t kDeltaMiniblocks = 4;
 constexpr size_t kDeltaMiniblock = kDeltaBlock / kDeltaMiniblocks;  // 32 values
-// A miniblock's bytes at the widest width, plus room for the 9-byte reads and writes below.
-constexpr size_t kMiniblockRoom = kDeltaMiniblock * 64 / 8 + 16;
+// A miniblock's bytes at the widest width (64 bits per value).
+constexpr size_t kMiniblockRoom = kDeltaMiniblock * 64 / 8;
 
 uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
 int BitWidth64(uint64_t v) { return v == 0 ? 0 : 64 - __builtin_clzll(v); }
-
-// ORs the low `width` bits of v (already masked) into buf at bit offset `bit`, LSB first.
-void Deposit(uint8_t* buf, size_t bit, int width, uint64_t v) {
-  const int shift = static_cast<int>(bit % 8);
-  uint8_t* at = buf + bit / 8;
-  uint64_t word;
-  std::memcpy(&word, at, 8);
-  word |= v << shift;
-  std::memcpy(at, &word, 8);
-  if (shift + width > 64) at[8] |= static_cast<uint8_t>(v >> (64 - shift));
-}
 
 uint64_t Extract(const uint8_t* buf, size_t bit, int width) {
   const int shift = static_cast<int>(bit % 8);
@@ -266,21 +255,42 @@ void EncodeDeltaBinaryPacked(const int64_t* values, size_t count, std::string* o
       min_delta = std::min(min_delta, d);
     }
     AppendVarint(ZigZag(min_delta), out);
-    int widths[kDeltaMiniblocks] = {};
-    for (size_t k = 0; k < n; ++k) {
-      deltas[k] -= static_cast<uint64_t>(min_delta);
-      widths[k / kDeltaMiniblock] = std::max(widths[k / kDeltaMiniblock], BitWidth64(deltas[k]));
+    // Past the last value the deltas are 0: a partial miniblock is padded with them.
+    std::fill(deltas + n, deltas + kDeltaBlock, uint64_t{0});
+    int widths[kDeltaMiniblocks];
+    for (size_t m = 0; m < kDeltaMiniblocks; ++m) {
+      uint64_t bits = 0;  // the widest delta's bits: the OR of them all
+      for (size_t k = m * kDeltaMiniblock; k < (m + 1) * kDeltaMiniblock; ++k) {
+        deltas[k] -= k < n ? static_cast<uint64_t>(min_delta) : 0;
+        bits |= deltas[k];
+      }
+      widths[m] = BitWidth64(bits);
     }
     for (const int w : widths) out->push_back(static_cast<char>(w));
     // Miniblocks past the last value are not written (their width bytes are 0).
     for (size_t m = 0; m * kDeltaMiniblock < n; ++m) {
       const int w = widths[m];
-      const size_t bytes = kDeltaMiniblock * static_cast<size_t>(w) / 8;
-      std::memset(packed, 0, bytes + 9);
-      for (size_t k = m * kDeltaMiniblock; k < std::min(n, (m + 1) * kDeltaMiniblock); ++k) {
-        Deposit(packed, (k - m * kDeltaMiniblock) * static_cast<size_t>(w), w, deltas[k]);
+      // 32 values of w bits are 4w bytes: whole 64-bit words, then at most 32 bits.
+      unsigned __int128 acc = 0;
+      int held = 0;
+      uint8_t* dst = packed;
+      for (size_t k = m * kDeltaMiniblock; k < (m + 1) * kDeltaMiniblock; ++k) {
+        acc |= static_cast<unsigned __int128>(deltas[k]) << held;
+        held += w;
+        if (held >= 64) {
+          const auto word = static_cast<uint64_t>(acc);
+          std::memcpy(dst, &word, 8);
+          dst += 8;
+          acc >>= 64;
+          held -= 64;
+        }
       }
-      out->append(reinterpret_cast<const char*>(packed), bytes);
+      if (held > 0) {
+        const auto word = static_cast<uint32_t>(acc);
+        std::memcpy(dst, &word, 4);
+        dst += 4;
+      }
+      out->append(reinterpret_cast<const char*>(packed), static_cast<size_t>(dst - packed));
     }
   }
 }
