@@ -31,31 +31,44 @@ void AppendVarint(uint64_t v, std::string* out) {
   out->push_back(static_cast<char>(v));
 }
 
-// Packs groups of 8 values, bit_width bytes per group, LSB first. The accumulator is
-// stored four bytes at a time (bit_width is at most 32, so it never holds 64 bits).
+// Packs values[0, count) and then zeros up to padded_count, `width` bits each, LSB first,
+// at dst: the accumulator (Acc, at least Word's width plus `width` bits) is stored a Word
+// at a time, and a last partial Word is stored whole, so dst needs sizeof(Word) bytes of
+// room past the packed ones. Returns the end of the packed bytes.
+template <typename Acc, typename Word, typename T>
+uint8_t* PackBits(const T* values, size_t count, size_t padded_count, int width, uint8_t* dst) {
+  constexpr int kWordBits = 8 * sizeof(Word);
+  Acc acc = 0;
+  int held = 0;
+  auto put = [&](uint64_t v) {
+    acc |= static_cast<Acc>(v) << held;
+    held += width;
+    if (held >= kWordBits) {
+      const auto word = static_cast<Word>(acc);
+      std::memcpy(dst, &word, sizeof(Word));
+      dst += sizeof(Word);
+      acc >>= kWordBits;
+      held -= kWordBits;
+    }
+  };
+  for (size_t i = 0; i < count; ++i) put(static_cast<uint64_t>(values[i]));
+  for (size_t i = count; i < padded_count; ++i) put(0);
+  if (held > 0) {
+    const auto word = static_cast<Word>(acc);
+    std::memcpy(dst, &word, sizeof(Word));
+    dst += (held + 7) / 8;
+  }
+  return dst;
+}
+
+// Packs groups of 8 values, bit_width bytes per group, LSB first (bit_width is at most 32).
 template <typename T>
 void AppendBitPacked(const T* values, size_t count, int bit_width, std::string* out) {
   const size_t groups = (count + 7) / 8;
   const size_t start = out->size();
-  out->resize(start + groups * static_cast<size_t>(bit_width) + 4);  // + room for a whole store
-  char* dst = out->data() + start;
-  uint64_t acc = 0;
-  int bits = 0;
-  auto put = [&](uint64_t v) {
-    acc |= v << bits;
-    bits += bit_width;
-    if (bits >= 32) {
-      const auto word = static_cast<uint32_t>(acc);
-      std::memcpy(dst, &word, 4);
-      dst += 4;
-      acc >>= 32;
-      bits -= 32;
-    }
-  };
-  for (size_t i = 0; i < count; ++i) put(static_cast<uint64_t>(values[i]));
-  for (size_t i = count; i < groups * 8; ++i) put(0);
-  const auto word = static_cast<uint32_t>(acc);  // the last bits / 8 bytes (bits is a multiple of 8)
-  std::memcpy(dst, &word, 4);
+  out->resize(start + groups * static_cast<size_t>(bit_width) + sizeof(uint32_t));
+  PackBits<uint64_t, uint32_t>(values, count, groups * 8, bit_width,
+                               reinterpret_cast<uint8_t*>(out->data() + start));
   out->resize(start + groups * static_cast<size_t>(bit_width));
 }
 
@@ -207,7 +220,8 @@ namespace {
 constexpr size_t kDeltaBlock = 128;
 constexpr size_t kDeltaMiniblocks = 4;
 constexpr size_t kDeltaMiniblock = kDeltaBlock / kDeltaMiniblocks;  // 32 values
-// A miniblock's bytes at the widest width (64 bits per value).
+// A miniblock's bytes at the widest width (64 bits per value); PackBits's last store of an
+// odd width ends at 4w + 4 bytes, within it.
 constexpr size_t kMiniblockRoom = kDeltaMiniblock * 64 / 8;
 
 uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
@@ -270,26 +284,9 @@ void EncodeDeltaBinaryPacked(const int64_t* values, size_t count, std::string* o
     // Miniblocks past the last value are not written (their width bytes are 0).
     for (size_t m = 0; m * kDeltaMiniblock < n; ++m) {
       const int w = widths[m];
-      // 32 values of w bits are 4w bytes: whole 64-bit words, then at most 32 bits.
-      unsigned __int128 acc = 0;
-      int held = 0;
-      uint8_t* dst = packed;
-      for (size_t k = m * kDeltaMiniblock; k < (m + 1) * kDeltaMiniblock; ++k) {
-        acc |= static_cast<unsigned __int128>(deltas[k]) << held;
-        held += w;
-        if (held >= 64) {
-          const auto word = static_cast<uint64_t>(acc);
-          std::memcpy(dst, &word, 8);
-          dst += 8;
-          acc >>= 64;
-          held -= 64;
-        }
-      }
-      if (held > 0) {
-        const auto word = static_cast<uint32_t>(acc);
-        std::memcpy(dst, &word, 4);
-        dst += 4;
-      }
+      // 32 values of w bits are 4w bytes; a last partial word is at most 4 bytes of them.
+      const uint8_t* dst = PackBits<unsigned __int128, uint64_t>(
+          deltas + m * kDeltaMiniblock, kDeltaMiniblock, kDeltaMiniblock, w, packed);
       out->append(reinterpret_cast<const char*>(packed), static_cast<size_t>(dst - packed));
     }
   }
