@@ -57,19 +57,6 @@ class BinaryReader {
     }
     return ReadLongSlow(value);
   }
-  [[gnu::noinline]] bool ReadLongSlow(int64_t* value) {
-    uint64_t n = 0;
-    int shift = 0;
-    while (true) {
-      if (p_ == end_ || shift > 63) return false;
-      uint8_t b = *p_++;
-      n |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) break;
-      shift += 7;
-    }
-    *value = static_cast<int64_t>(n >> 1) ^ -static_cast<int64_t>(n & 1);
-    return true;
-  }
   [[gnu::always_inline]] bool ReadInt(int32_t* value) {
     int64_t v;
     if (!ReadLong(&v) || v < INT32_MIN || v > INT32_MAX) return false;
@@ -108,6 +95,21 @@ class BinaryReader {
   size_t position() const { return static_cast<size_t>(p_ - begin_); }
 
  private:
+  // ReadLong past its one-byte case, out of line.
+  [[gnu::noinline]] bool ReadLongSlow(int64_t* value) {
+    uint64_t n = 0;
+    int shift = 0;
+    while (true) {
+      if (p_ == end_ || shift > 63) return false;
+      uint8_t b = *p_++;
+      n |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) break;
+      shift += 7;
+    }
+    *value = static_cast<int64_t>(n >> 1) ^ -static_cast<int64_t>(n & 1);
+    return true;
+  }
+
   const uint8_t* begin_;
   const uint8_t* p_;
   const uint8_t* end_;

@@ -321,9 +321,6 @@ void ClassifyFastSteps(const std::vector<std::unique_ptr<Plan>>& plans) {
     if (plan->kind != Plan::Kind::kRecord) continue;
     plan->all_fast = true;
     for (Plan::Step& step : plan->steps) {
-      step.fast = Plan::Fast::kNone;
-      step.null_branch = -1;
-      step.value = nullptr;
       const Plan* p = FollowForwards(step.plan);
       if (p == nullptr) continue;
       if (p->kind != Plan::Kind::kWriterUnion) {
