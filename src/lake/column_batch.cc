@@ -135,7 +135,7 @@ void Column::AppendRange(const Column& other, size_t begin, size_t end) {
     case ColumnType::kString: {
       const uint64_t src_begin = other.offsets_[begin];
       const uint64_t shift = bytes_.size() - src_begin;  // wraps as intended for unsigned math
-      bytes_.append(other.bytes_, src_begin, other.offsets_[end] - src_begin);
+      bytes_.append(std::string_view(other.bytes_.data() + src_begin, other.offsets_[end] - src_begin));
       if (offsets_.capacity() < offsets_.size() + n) {
         offsets_.reserve(std::max(offsets_.size() + n, offsets_.capacity() * 2));  // amortised
       }

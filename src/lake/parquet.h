@@ -87,7 +87,7 @@ class Column {
   const HugeVector<int64_t>& int64s() const { return i64_; }
   const HugeVector<double>& doubles() const { return f64_; }
   const HugeVector<uint64_t>& string_offsets() const { return offsets_; }  // size()+1 entries
-  const HugeString& string_bytes() const { return bytes_; }
+  const HugeBytes& string_bytes() const { return bytes_; }
 
  private:
   friend class ColumnDecoder;  // fills storage in bulk when reading
@@ -103,7 +103,7 @@ class Column {
   HugeVector<int64_t> i64_;
   HugeVector<double> f64_;
   HugeVector<uint64_t> offsets_;
-  HugeString bytes_;
+  HugeBytes bytes_;
 };
 
 // The per-value appends, inline: a bronze flush buffers some twenty values per event.

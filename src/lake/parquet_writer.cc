@@ -25,7 +25,7 @@ struct ColumnBuffers {
   std::string pages;
   std::string dictionary_page;
   StringDictionary dictionary{0};
-  std::string page_values;
+  HugeBytes page_values;
   std::vector<uint32_t> page_indices;
   std::vector<uint8_t> page_validity;
   std::string page;
@@ -117,6 +117,19 @@ void AppendRaw(T v, std::string* out) {
   char b[sizeof(T)];
   std::memcpy(b, &v, sizeof(T));
   out->append(b, sizeof(T));
+}
+
+template <typename T>
+void AppendRaw(T v, HugeBytes* out) {
+  std::memcpy(out->Extend(sizeof(T)), &v, sizeof(T));
+}
+
+// A PLAIN BYTE_ARRAY value: its length (4 bytes, little-endian) and its bytes.
+void AppendPlainString(std::string_view v, HugeBytes* out) {
+  char* d = out->Extend(4 + v.size());
+  const auto length = static_cast<uint32_t>(v.size());
+  std::memcpy(d, &length, 4);
+  HugeBytes::CopyBytes(d + 4, v.data(), v.size());
 }
 
 // Compresses page bodies and frames them with their Thrift page header. Shared by the column
@@ -391,8 +404,8 @@ class ColumnChunkWriter {
   void AppendFixedValues(const HugeVector<T>& values, const uint8_t* valid, size_t begin,
                          size_t end) {
     if (valid == nullptr) {
-      page_values_.append(reinterpret_cast<const char*>(values.data() + begin),
-                          (end - begin) * sizeof(T));
+      page_values_.append(std::string_view(reinterpret_cast<const char*>(values.data() + begin),
+                                           (end - begin) * sizeof(T)));
       if constexpr (std::is_floating_point_v<T>) {
         for (size_t i = begin; i < end; ++i) UpdateDouble(values[i]);
       } else if (end > begin) {
@@ -486,8 +499,7 @@ class ColumnChunkWriter {
         }
         AbandonDictionary();
       }
-      AppendRaw(static_cast<uint32_t>(v.size()), &page_values_);
-      page_values_.append(v);
+      AppendPlainString(v, &page_values_);
       UpdateMinMax(v);
     }
     return i - row;
@@ -507,8 +519,7 @@ class ColumnChunkWriter {
     page_values_.clear();
     for (const uint32_t index : page_indices_) {
       const std::string_view v = dictionary_.at(index);
-      AppendRaw(static_cast<uint32_t>(v.size()), &page_values_);
-      page_values_.append(v);
+      AppendPlainString(v, &page_values_);
     }
     page_indices_.clear();
   }
@@ -533,10 +544,10 @@ class ColumnChunkWriter {
     if (dictionary_page && pending_dictionary_flush_) {
       // Values after the overflow are PLAIN in page_values_ while the earlier ones are
       // indices: put all of this page's values in PLAIN form, in row order.
-      std::string tail;
+      HugeBytes tail;
       tail.swap(page_values_);
       ConvertPageToPlain();
-      page_values_.append(tail);
+      page_values_.append(tail.view());
       dictionary_page = false;
       pending_dictionary_flush_ = false;
     }
@@ -565,7 +576,7 @@ class ColumnChunkWriter {
       EncodeDeltaBinaryPacked(reinterpret_cast<const int64_t*>(page_values_.data()),
                               page_values_.size() / sizeof(int64_t), &page_);
     } else {
-      page_.append(page_values_);
+      page_.append(page_values_.data(), page_values_.size());
     }
     pq::PageHeader h;
     h.type = pq::PageType::kDataPage;
@@ -628,7 +639,7 @@ class ColumnChunkWriter {
   size_t null_count_ = 0;
 
   // The open page.
-  std::string& page_values_;  // PLAIN values (booleans one byte each until flushed)
+  HugeBytes& page_values_;  // PLAIN values (booleans one byte each until flushed)
   std::vector<uint32_t>& page_indices_;
   std::vector<uint8_t>& page_validity_;
   size_t page_rows_ = 0;
