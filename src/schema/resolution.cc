@@ -480,7 +480,7 @@ class PlanDecoder {
   // A Plan::Fast step's value, as FlatScalar would report it. Called for most fields of a
   // datum, so it returns false rather than a Status (one costs a string to build and
   // destroy) and leaves the failure in error_.
-  bool ReadFast(const Plan::Step& step, FlatValue* v) {
+  [[gnu::always_inline]] bool ReadFast(const Plan::Step& step, FlatValue* v) {
     using Kind = FlatValue::Kind;
     if (step.null_branch >= 0) {
       int64_t branch;
