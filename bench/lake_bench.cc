@@ -8,8 +8,9 @@
 // the canonical JSON of schema.enabled = false. In the same run DuckDB
 // (tests/lake/duckdb_copy.mjs) writes the same rows as its own ZSTD Parquet for a size
 // comparison, and our reader scans columns of the written files. The writer's CPU is split
-// into Poll (log reads, decoding, buffering) and Flush (Parquet encoding, compression, file
-// writes, commits); then the written rows are encoded again by the Parquet writer alone,
+// into Poll (log reads, decoding, buffering, and the Parquet encoding and compression of the
+// rows it streams to files every 8,192 rows) and Flush (the last rows of each micro-batch,
+// closing files, commits); then the written rows are encoded again by the Parquet writer alone,
 // compressed and uncompressed, to split encoding from ZSTD.
 // Usage: lake_bench [--events N] [--warmup N] [--format avro|json] [--flush-bytes B]
 //                   [--zstd-level L] [--keep DIR]
@@ -311,9 +312,9 @@ int main(int argc, char** argv) {
   fmt::print("    user {:.3f} s ({:.0f} events/s), system {:.3f} s (page faults, file writes, fsync)\n",
              user1 - user0, static_cast<double>(timed_rows) / (user1 - user0), sys1 - sys0);
   fmt::print("    Poll {:.3f} s: log reads {:.3f} s and decoding {:.3f} s (measured apart), "
-             "buffering {:.3f} s\n",
+             "buffering and streaming rows to Parquet {:.3f} s\n",
              poll_cpu, read_cpu, decode_cpu, poll_cpu - read_cpu - decode_cpu);
-  fmt::print("    Flush {:.3f} s (system {:.3f} s): Parquet encoding, ZSTD level {}, file writes, "
+  fmt::print("    Flush {:.3f} s (system {:.3f} s): the last rows, closing files (ZSTD level {}), "
              "fsync, commits\n",
              flush_cpu, flush_sys, zstd_level);
 

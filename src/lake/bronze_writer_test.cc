@@ -90,6 +90,13 @@ class BronzeWriterTest : public ::testing::Test {
     return t.ok() ? std::move(t).value() : nullptr;
   }
 
+  size_t ParquetFilesOnDisk(std::string_view table) {
+    size_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(root_ + "/bronze/" + std::string(table) + "/data"))
+      n += e.path().extension() == ".parquet";
+    return n;
+  }
+
   // (log_partition, log_offset) of every row, checking that none repeats.
   std::set<std::pair<int32_t, int64_t>> Positions(std::string_view table) {
     auto t = OpenTable(table);
@@ -177,24 +184,70 @@ TEST_F(BronzeWriterTest, FailedCommitIsInvisibleAndTheRetryIsExactlyOnce) {
     EXPECT_EQ(st.code(), StatusCode::kIOError);
     EXPECT_NE(st.message().find("injected commit failure"), std::string::npos) << st.ToString();
     EXPECT_EQ(Positions(bronze::kUserEvents).size(), 0u) << "uncommitted files must not be read";
-    // The files it wrote are orphans on disk.
-    size_t parquet_files = 0;
-    for (const auto& e : fs::recursive_directory_iterator(root_ + "/bronze/user_events/data"))
-      parquet_files += e.path().extension() == ".parquet";
-    EXPECT_GT(parquet_files, 0u);
+    // The files it wrote are on disk, not yet in any snapshot.
+    EXPECT_GT(ParquetFilesOnDisk(bronze::kUserEvents), 0u);
     DisarmFault("lake.commit_fails");
-    ASSERT_TRUE(w->Flush().ok()) << "the buffer is kept for a retry";
+    ASSERT_TRUE(w->Flush().ok()) << "the written files are kept for a retry";
   }
   AppendEvents(log::kUserEvents, 0, 40, 10);
   auto w = OpenWriter();  // a restart after the retry
   ASSERT_TRUE(w->CatchUp().ok());
   EXPECT_EQ(Positions(bronze::kUserEvents).size(), 50u);
-  // Expiry removes the orphans of the failed attempt once they are past the grace period.
+  // The retry committed the files of the failed attempt rather than writing them again:
+  // every file on disk is in the snapshot, and expiry finds no orphans.
   auto t = OpenTable(bronze::kUserEvents);
+  EXPECT_EQ(ParquetFilesOnDisk(bronze::kUserEvents), t->current().files.size());
   auto expired = t->ExpireSnapshots(100, 0);
   ASSERT_TRUE(expired.ok());
-  EXPECT_FALSE(expired->deleted_files.empty());
+  EXPECT_TRUE(expired->deleted_files.empty());
   EXPECT_EQ(Positions(bronze::kUserEvents).size(), 50u);
+}
+
+TEST_F(BronzeWriterTest, FailedFileWriteReadsTheMicroBatchAgainFromTheLog) {
+  // More rows than one stream into the files, so that some have left the buffer when the
+  // write fails.
+  AppendEvents(log::kUserEvents, 0, 0, 20000);
+  {
+    auto w = OpenWriter();
+    ArmFault("lake.stream_fails");
+    Status st = w->CatchUp();
+    EXPECT_EQ(st.code(), StatusCode::kIOError);
+    EXPECT_NE(st.message().find("injected file write failure"), std::string::npos) << st.ToString();
+    EXPECT_EQ(Positions(bronze::kUserEvents).size(), 0u);
+    DisarmFault("lake.stream_fails");
+    ASSERT_TRUE(w->CatchUp().ok()) << "the micro-batch is read again from the log";
+    EXPECT_EQ(w->stats().rows_committed, 20000);
+  }
+  EXPECT_EQ(Positions(bronze::kUserEvents).size(), 20000u);
+  auto t = OpenTable(bronze::kUserEvents);
+  int64_t rows = 0;
+  for (const DataFile& f : t->current().files) rows += f.rows;
+  EXPECT_EQ(rows, 20000) << "no row is committed twice";
+}
+
+TEST_F(BronzeWriterTest, ContextFieldFirstSeenMidBatchJoinsTheTableWhileRowsStream) {
+  // One micro-batch longer than a stream, with a context field first seen after the first
+  // rows have gone to a file: those rows read it as NULL, the later ones have it.
+  AppendEvents(log::kUserEvents, 0, 0, 12000);
+  AppendEvents(log::kUserEvents, 0, 12000, 9000, R"({"ip":"10.0.0.2","geo_lat":52.5})");
+  auto w = OpenWriter();
+  ASSERT_TRUE(w->CatchUp().ok());
+  EXPECT_EQ(w->stats().commits, 1) << "one micro-batch";
+  auto t = OpenTable(bronze::kUserEvents);
+  auto b = t->Scan({"log_offset", "context_geo_lat"});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_EQ(b->num_rows(), 21000u);
+  std::set<int64_t> offsets;
+  for (size_t r = 0; r < b->num_rows(); ++r) {
+    const int64_t offset = b->column(0).Int64At(r);
+    offsets.insert(offset);
+    ASSERT_EQ(b->column(1).IsNull(r), offset < 12000) << "offset " << offset;
+    if (offset >= 12000) ASSERT_EQ(b->column(1).DoubleAt(r), 52.5);
+  }
+  EXPECT_EQ(offsets.size(), 21000u);
+  std::set<int32_t> schema_ids;
+  for (const DataFile& f : t->current().files) schema_ids.insert(f.schema_id);
+  EXPECT_GE(schema_ids.size(), 2u) << "files written before and after the column was added";
 }
 
 TEST_F(BronzeWriterTest, CrashBeforeCommitLosesNothingAndDuplicatesNothing) {

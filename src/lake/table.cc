@@ -427,67 +427,122 @@ Status Table::WriteSnapshot(TableSnapshot s) {
 
 Result<std::vector<DataFile>> Table::WriteFiles(const ColumnBatch& batch,
                                                 const ParquetWriterOptions& options) {
-  if (!(batch.schema() == current_.schema)) {
-    return Status::InvalidArgument(dir_ + ": batch schema differs from the table's schema " +
-                                   std::to_string(current_.schema_id));
+  TableFileWriter writer(this, options);
+  RETURN_IF_ERROR(writer.Append(batch));
+  return writer.Finish();
+}
+
+namespace {
+
+int64_t EpochHour(int64_t millis) {
+  return (millis >= 0 ? millis : millis - (kMillisPerHour - 1)) / kMillisPerHour;
+}
+
+}  // namespace
+
+struct TableFileWriter::OpenFile {
+  DataFile file;
+  std::unique_ptr<ParquetWriter> writer;
+  uint64_t last_append = 0;
+};
+
+TableFileWriter::TableFileWriter(Table* table, ParquetWriterOptions options)
+    : table_(table), options_(std::move(options)) {}
+
+TableFileWriter::~TableFileWriter() = default;  // open files are orphans; their writers close them
+
+Status TableFileWriter::Append(const ColumnBatch& batch) {
+  RETURN_IF_ERROR(failed_);
+  const TableSnapshot& current = table_->current_;
+  if (!(batch.schema() == current.schema)) {
+    return Status::InvalidArgument(table_->dir_ + ": batch schema differs from the table's schema " +
+                                   std::to_string(current.schema_id));
   }
   RETURN_IF_ERROR(batch.Validate());
-  const int p = current_.schema.FindField(current_.partition_field);
+  const int p = current.schema.FindField(current.partition_field);
   const Column& times = batch.column(static_cast<size_t>(p));
-  // Rows per partition hour (epoch hours), as runs of consecutive rows.
+  // Rows per partition hour, as runs of consecutive rows.
   std::map<int64_t, std::vector<std::pair<size_t, size_t>>> runs;
   for (size_t r = 0; r < batch.num_rows();) {
-    const int64_t t = times.Int64At(r);
-    const int64_t hour = (t >= 0 ? t : t - (kMillisPerHour - 1)) / kMillisPerHour;
+    const int64_t hour = EpochHour(times.Int64At(r));
     size_t end = r + 1;
-    while (end < batch.num_rows()) {
-      const int64_t u = times.Int64At(end);
-      if ((u >= 0 ? u : u - (kMillisPerHour - 1)) / kMillisPerHour != hour) break;
-      ++end;
-    }
+    while (end < batch.num_rows() && EpochHour(times.Int64At(end)) == hour) ++end;
     runs[hour].emplace_back(r, end);
     r = end;
   }
-  std::vector<DataFile> files;
+  ++appends_;
   for (const auto& [hour, ranges] : runs) {
-    const int64_t start_ms = hour * kMillisPerHour;
-    DataFile file;
-    file.event_date = FormatDate(start_ms);
-    file.event_hour = static_cast<int32_t>(((start_ms % kMillisPerDay) + kMillisPerDay) %
-                                           kMillisPerDay / kMillisPerHour);
-    char hour_text[8];
-    std::snprintf(hour_text, sizeof hour_text, "%02d", file.event_hour);
-    const std::string partition_dir =
-        "data/event_date=" + file.event_date + "/event_hour=" + hour_text;
-    char name[64];
-    std::snprintf(name, sizeof name, "%08lld-%05lld-", static_cast<long long>(current_.version + 1),
-                  static_cast<long long>(++file_sequence_));
-    file.path = partition_dir + "/" + name + RandomHex(8) + ".parquet";
-    file.schema_id = current_.schema_id;
-    RETURN_IF_ERROR(CreateDirectories(dir_ + "/" + partition_dir));
-    ASSIGN_OR_RETURN(auto writer,
-                     ParquetWriter::Open(dir_ + "/" + file.path, current_.schema, options));
-    if (ranges.size() == 1 && ranges[0].first == 0 && ranges[0].second == batch.num_rows()) {
-      RETURN_IF_ERROR(writer->Append(batch));
-    } else {
-      ColumnBatch part(current_.schema);
-      for (const auto& [begin, end] : ranges) {
-        for (size_t c = 0; c < part.num_columns(); ++c)
-          part.column(c).AppendRange(batch.column(c), begin, end);
+    auto it = open_.find(hour);
+    if (it == open_.end()) {
+      if (open_.size() >= kMaxOpenFiles) {
+        auto oldest = open_.begin();
+        for (auto o = open_.begin(); o != open_.end(); ++o) {
+          if (o->second->last_append < oldest->second->last_append) oldest = o;
+        }
+        if (Status st = CloseFile(oldest->first); !st.ok()) return failed_ = st;
       }
-      RETURN_IF_ERROR(writer->Append(part));
+      auto f = std::make_unique<OpenFile>();
+      const int64_t start_ms = hour * kMillisPerHour;
+      f->file.event_date = FormatDate(start_ms);
+      f->file.event_hour = static_cast<int32_t>(((start_ms % kMillisPerDay) + kMillisPerDay) %
+                                                kMillisPerDay / kMillisPerHour);
+      char hour_text[8];
+      std::snprintf(hour_text, sizeof hour_text, "%02d", f->file.event_hour);
+      const std::string partition_dir = "data/event_date=" + f->file.event_date + "/event_hour=" + hour_text;
+      char name[64];
+      std::snprintf(name, sizeof name, "%08lld-%05lld-", static_cast<long long>(current.version + 1),
+                    static_cast<long long>(++table_->file_sequence_));
+      f->file.path = partition_dir + "/" + name + RandomHex(8) + ".parquet";
+      f->file.schema_id = current.schema_id;
+      if (Status st = CreateDirectories(table_->dir_ + "/" + partition_dir); !st.ok()) return failed_ = st;
+      auto writer = ParquetWriter::Open(table_->dir_ + "/" + f->file.path, current.schema, options_);
+      if (!writer.ok()) return failed_ = writer.status();
+      f->writer = std::move(writer).value();
+      it = open_.emplace(hour, std::move(f)).first;
     }
-    ASSIGN_OR_RETURN(const ParquetFileSummary summary, writer->Close());
-    file.rows = summary.num_rows;
-    file.bytes = summary.file_bytes;
-    for (size_t c = 0; c < summary.columns.size(); ++c) {
-      const ColumnStats& cs = summary.columns[c];
-      file.columns.push_back(
-          {current_.schema.fields[c].field_id, cs.null_count.value_or(0), cs.min, cs.max});
+    OpenFile& f = *it->second;
+    f.last_append = appends_;
+    Status st;
+    if (ranges.size() == 1 && ranges[0].first == 0 && ranges[0].second == batch.num_rows()) {
+      st = f.writer->Append(batch);
+    } else {
+      if (part_ == nullptr || !(part_->schema() == current.schema)) {
+        part_ = std::make_unique<ColumnBatch>(current.schema);
+      }
+      part_->Clear();
+      for (const auto& [begin, end] : ranges) {
+        for (size_t c = 0; c < part_->num_columns(); ++c)
+          part_->column(c).AppendRange(batch.column(c), begin, end);
+      }
+      st = f.writer->Append(*part_);
     }
-    files.push_back(std::move(file));
+    if (!st.ok()) return failed_ = st;
   }
-  return files;
+  return Status::Ok();
+}
+
+Status TableFileWriter::CloseFile(int64_t hour) {
+  auto it = open_.find(hour);
+  OpenFile& f = *it->second;
+  ASSIGN_OR_RETURN(const ParquetFileSummary summary, f.writer->Close());
+  f.file.rows = summary.num_rows;
+  f.file.bytes = summary.file_bytes;
+  const Schema& schema = table_->current_.schema;
+  for (size_t c = 0; c < summary.columns.size(); ++c) {
+    const ColumnStats& cs = summary.columns[c];
+    f.file.columns.push_back({schema.fields[c].field_id, cs.null_count.value_or(0), cs.min, cs.max});
+  }
+  closed_.push_back(std::move(f.file));
+  open_.erase(it);
+  return Status::Ok();
+}
+
+Result<std::vector<DataFile>> TableFileWriter::Finish() {
+  RETURN_IF_ERROR(failed_);
+  while (!open_.empty()) {
+    if (Status st = CloseFile(open_.begin()->first); !st.ok()) return failed_ = st;
+  }
+  return std::move(closed_);
 }
 
 Status Table::Commit(const std::vector<DataFile>& added, const std::vector<std::string>& removed,

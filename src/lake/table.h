@@ -118,10 +118,47 @@ class Table {
   Status WriteSnapshot(TableSnapshot snapshot);
   Result<int64_t> ReadCurrentVersion() const;
 
+  friend class TableFileWriter;
   std::string dir_;
   Clock& clock_;
   TableSnapshot current_;
   int64_t file_sequence_ = 0;  // distinguishes files this handle writes
+};
+
+// Table::WriteFiles for rows that arrive in pieces: each Append routes its rows to the open
+// file of their (event date, hour) partition, opening it on the partition's first row, and
+// Finish closes every file and returns them for a commit. A writer that streams its rows
+// here a few thousand at a time keeps its column buffers small enough to stay in cache,
+// instead of buffering a whole micro-batch and encoding it afterwards. At most
+// kMaxOpenFiles are open at once (late events spread over many hours): past that, the file
+// that has waited longest for a row is closed, and a later row of its hour opens another.
+// The table must outlive the writer and keep its schema while the writer is open.
+class TableFileWriter {
+ public:
+  static constexpr size_t kMaxOpenFiles = 4;
+
+  TableFileWriter(Table* table, ParquetWriterOptions options);
+  ~TableFileWriter();
+  TableFileWriter(const TableFileWriter&) = delete;
+  TableFileWriter& operator=(const TableFileWriter&) = delete;
+
+  // The batch must have the table's current schema.
+  Status Append(const ColumnBatch& batch);
+  // Closes the open files; returns every file written since the writer was made. After an
+  // error the writer is unusable and its files are orphans.
+  Result<std::vector<DataFile>> Finish();
+
+ private:
+  struct OpenFile;
+  Status CloseFile(int64_t hour);
+
+  Table* table_;
+  ParquetWriterOptions options_;
+  std::map<int64_t, std::unique_ptr<OpenFile>> open_;  // by epoch hour
+  std::vector<DataFile> closed_;
+  uint64_t appends_ = 0;
+  std::unique_ptr<ColumnBatch> part_;  // rows of one hour out of a mixed batch
+  Status failed_;
 };
 
 // Snapshot metadata <-> JSON (exposed for tests and tools).
