@@ -90,6 +90,15 @@ class BronzeWriterTest : public ::testing::Test {
     return t.ok() ? std::move(t).value() : nullptr;
   }
 
+  // CatchUp with `fault` armed must fail with an IOError that says `message`.
+  static void ExpectCatchUpFails(BronzeWriter& w, const char* fault, std::string_view message) {
+    ArmFault(fault);
+    Status st = w.CatchUp();
+    DisarmFault(fault);
+    EXPECT_EQ(st.code(), StatusCode::kIOError);
+    EXPECT_NE(st.message().find(message), std::string::npos) << st.ToString();
+  }
+
   size_t ParquetFilesOnDisk(std::string_view table) {
     size_t n = 0;
     for (const auto& e : fs::recursive_directory_iterator(root_ + "/bronze/" + std::string(table) + "/data"))
@@ -179,14 +188,10 @@ TEST_F(BronzeWriterTest, FailedCommitIsInvisibleAndTheRetryIsExactlyOnce) {
   AppendEvents(log::kUserEvents, 0, 0, 40);
   {
     auto w = OpenWriter();
-    ArmFault("lake.commit_fails");
-    Status st = w->CatchUp();
-    EXPECT_EQ(st.code(), StatusCode::kIOError);
-    EXPECT_NE(st.message().find("injected commit failure"), std::string::npos) << st.ToString();
+    ExpectCatchUpFails(*w, "lake.commit_fails", "injected commit failure");
     EXPECT_EQ(Positions(bronze::kUserEvents).size(), 0u) << "uncommitted files must not be read";
     // The files it wrote are on disk, not yet in any snapshot.
     EXPECT_GT(ParquetFilesOnDisk(bronze::kUserEvents), 0u);
-    DisarmFault("lake.commit_fails");
     ASSERT_TRUE(w->Flush().ok()) << "the written files are kept for a retry";
   }
   AppendEvents(log::kUserEvents, 0, 40, 10);
@@ -209,12 +214,8 @@ TEST_F(BronzeWriterTest, FailedFileWriteReadsTheMicroBatchAgainFromTheLog) {
   AppendEvents(log::kUserEvents, 0, 0, 20000);
   {
     auto w = OpenWriter();
-    ArmFault("lake.stream_fails");
-    Status st = w->CatchUp();
-    EXPECT_EQ(st.code(), StatusCode::kIOError);
-    EXPECT_NE(st.message().find("injected file write failure"), std::string::npos) << st.ToString();
+    ExpectCatchUpFails(*w, "lake.stream_fails", "injected file write failure");
     EXPECT_EQ(Positions(bronze::kUserEvents).size(), 0u);
-    DisarmFault("lake.stream_fails");
     ASSERT_TRUE(w->CatchUp().ok()) << "the micro-batch is read again from the log";
     EXPECT_EQ(w->stats().rows_committed, 20000);
   }
