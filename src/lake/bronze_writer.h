@@ -79,10 +79,12 @@ std::unique_ptr<EventDecoder> NewLogEventDecoder(schema::Registry* registry);
 
 struct BronzeWriterOptions {
   std::string lake_root;  // data/lake; tables go to <lake_root>/bronze/<table>
-  // A table's buffered rows are committed once the oldest has waited this long…
+  // A table's micro-batch (rows read but not committed; all but the last few thousand
+  // already streamed to its open files) is committed once its oldest row has waited this
+  // long…
   int64_t flush_interval_ms = 300'000;
-  // …or once all tables together buffer this many bytes (record bytes plus a per-row
-  // overhead): the writer's memory bound. Reading pauses while a flush is due.
+  // …or once the micro-batches of all tables together hold this many bytes (record bytes
+  // plus a per-row overhead). Reading pauses while a flush is due.
   int64_t flush_bytes = 64ll << 20;
   // How long the thread sleeps when the log has nothing new.
   int64_t poll_interval_ms = 100;
