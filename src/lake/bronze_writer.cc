@@ -513,7 +513,8 @@ class BronzeWriter::Impl {
     for (auto& t : tables_) {
       const bool has_work = t->rows > 0 || t->OffsetsMoved();
       if (!has_work) continue;
-      if (full || now - t->first_row_at_ms >= options_.flush_interval_ms) {
+      // A table whose rows failed to stream is due at once: its micro-batch is to be read again.
+      if (full || !t->stream_error.ok() || now - t->first_row_at_ms >= options_.flush_interval_ms) {
         Status st = FlushTable(*t);
         if (!st.ok() && first.ok()) first = st;
       }

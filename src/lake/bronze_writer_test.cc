@@ -555,6 +555,20 @@ TEST_F(BronzeWriterTest, ThreadCommitsWhenTheBuffersReachFlushBytes) {
   EXPECT_EQ(Positions(bronze::kUserEvents).size(), 200u);
 }
 
+TEST_F(BronzeWriterTest, FailedStreamMakesItsTableDueWithoutWaitingForTheInterval) {
+  AppendEvents(log::kUserEvents, 0, 0, 10000);  // more than one stream's worth of rows
+  ArmFault("lake.stream_fails");
+  auto w = OpenWriter();  // five-minute interval, on a clock that does not move
+  ASSERT_TRUE(w->Start().ok());
+  Counter& errors = metrics_.GetCounter("tidemark_lake_commit_errors_total", "",
+                                        {{"table", std::string(bronze::kUserEvents)}});
+  EXPECT_TRUE(WaitFor([&] { return errors.Value() > 0; }))
+      << "the failed stream must be flushed (and the micro-batch dropped) at once";
+  DisarmFault("lake.stream_fails");
+  ASSERT_TRUE(w->Stop().ok());
+  EXPECT_EQ(Positions(bronze::kUserEvents).size(), 10000u);
+}
+
 TEST_F(BronzeWriterTest, StopCommitsEverythingTheLogHolds) {
   auto w = OpenWriter();  // five-minute interval: only Stop() commits
   ASSERT_TRUE(w->Start().ok());
