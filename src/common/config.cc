@@ -83,6 +83,7 @@ const std::vector<SettingDef> kSettings = {
     {"lake.enabled", T::kBool, "true", "run the bronze writer in `tidemark serve` (log → data/lake/bronze)"},
     {"lake.flush_interval_ms", T::kInt, "300000", "the bronze writer commits buffered rows once the oldest has waited this long"},
     {"lake.flush_bytes", T::kInt, "67108864", "the bronze writer commits once its micro-batches hold this many bytes of records"},
+    {"lake.stream_rows", T::kInt, "8192", "rows the bronze writer buffers per table before streaming them into the micro-batch's Parquet files"},
     {"lake.poll_interval_ms", T::kInt, "100", "the bronze writer polls the log this often when it has caught up"},
     {"lake.max_context_columns", T::kInt, "256", "context_<field> columns per bronze table; values of further fields are not stored"},
     {"lake.zstd_level", T::kInt, "1", "ZSTD level of lake Parquet pages"},

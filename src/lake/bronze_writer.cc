@@ -1,5 +1,5 @@
 // Bronze writer: log records → column buffers → streamed into Parquet files every
-// kStreamRows rows → one table snapshot per table per micro-batch, carrying the source
+// stream_rows rows → one table snapshot per table per micro-batch, carrying the source
 // offsets the rows came from.
 #include "lake/bronze_writer.h"
 
@@ -32,9 +32,6 @@ namespace {
 // Rough in-memory cost of one buffered row beyond its record bytes (offsets, validity,
 // fixed-width values), for the flush_bytes bound.
 constexpr int64_t kRowOverheadBytes = 96;
-// Rows buffered before they are streamed into the micro-batch's Parquet files: about 1.5 MB
-// of bronze columns, which stay in a core's cache between the decode and the encode.
-constexpr size_t kStreamRows = 8192;
 // Suffix of the string column that keeps context values whose JSON type differs from the
 // type of the field's column (see docs/formats-lake.md, "Context columns").
 constexpr std::string_view kTextSuffix = "__text";
@@ -304,7 +301,7 @@ struct TableState {
   std::vector<int64_t> next;       // per partition: the next offset to read
   std::vector<int64_t> committed;  // per partition: the offset the current snapshot holds
   // The buffer: the table's schema plus context columns not yet added to the table. It holds
-  // the micro-batch's last `buffered` rows; every kStreamRows rows it is streamed into
+  // the micro-batch's last `buffered` rows; every stream_rows rows it is streamed into
   // `files` (the micro-batch's open Parquet files), whose closed files wait in `written`.
   Schema schema;
   std::vector<Column> columns;
@@ -378,6 +375,7 @@ BronzeWriterOptions BronzeWriterOptionsFromConfig(const Config& config, std::str
   o.lake_root = std::move(lake_root);
   o.flush_interval_ms = config.GetInt("lake.flush_interval_ms");
   o.flush_bytes = config.GetInt("lake.flush_bytes");
+  o.stream_rows = config.GetInt("lake.stream_rows");
   o.poll_interval_ms = config.GetInt("lake.poll_interval_ms");
   o.max_context_columns = static_cast<int>(config.GetInt("lake.max_context_columns"));
   o.parquet.zstd_level = static_cast<int>(config.GetInt("lake.zstd_level"));
@@ -641,7 +639,9 @@ class BronzeWriter::Impl {
     const int64_t cost = static_cast<int64_t>(rec.value.size()) + kRowOverheadBytes;
     t.bytes += cost;
     buffered_bytes_ += cost;
-    if (t.buffered >= kStreamRows && t.stream_error.ok()) t.stream_error = Stream(t);
+    if (t.buffered >= static_cast<size_t>(options_.stream_rows) && t.stream_error.ok()) {
+      t.stream_error = Stream(t);
+    }
   }
 
   // Moves the buffered rows into the micro-batch's open files. Context columns first seen
@@ -1133,8 +1133,9 @@ class BronzeWriter::Impl {
 };
 
 Result<std::unique_ptr<BronzeWriter>> BronzeWriter::Open(log::Log* log, BronzeWriterOptions options) {
-  if (options.flush_bytes <= 0 || options.flush_interval_ms <= 0) {
-    return Status::InvalidArgument("lake.flush_bytes and lake.flush_interval_ms must be positive");
+  if (options.flush_bytes <= 0 || options.flush_interval_ms <= 0 || options.stream_rows <= 0) {
+    return Status::InvalidArgument(
+        "lake.flush_bytes, lake.flush_interval_ms and lake.stream_rows must be positive");
   }
   auto impl = std::make_unique<Impl>(log, std::move(options));
   {

@@ -86,6 +86,10 @@ struct BronzeWriterOptions {
   // …or once the micro-batches of all tables together hold this many bytes (record bytes
   // plus a per-row overhead). Reading pauses while a flush is due.
   int64_t flush_bytes = 64ll << 20;
+  // Rows a table buffers before streaming them into its micro-batch's open Parquet files:
+  // about 1.5 MB of bronze columns, small enough to stay in a core's cache between the
+  // decode and the encode (bench/README.md, the lake writer).
+  int64_t stream_rows = 8192;
   // How long the thread sleeps when the log has nothing new.
   int64_t poll_interval_ms = 100;
   // Context fields beyond this many distinct columns per table are not stored (counted in

@@ -169,7 +169,10 @@ void CrashAtFaultPoint(TidemarkServer& server, const std::string& fault) {
 }
 
 TEST_F(LakeTest, KillNineDuringMicroBatchesKeepsEveryRecordExactlyOnce) {
-  TidemarkServer server({"--set", "lake.flush_interval_ms=150", "--set", "lake.flush_bytes=2000000"});
+  // Rows stream to the micro-batch's files every 300 rows, so that kills also land between
+  // a micro-batch's streams, with files of several event hours open.
+  TidemarkServer server({"--set", "lake.flush_interval_ms=150", "--set", "lake.flush_bytes=2000000",
+                         "--set", "lake.stream_rows=300"});
   const std::string key = server.CreateKey("mobile-app", "ios", "write");
   ASSERT_TRUE(server.Start().ok()) << server.Output();
 
