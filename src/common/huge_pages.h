@@ -52,7 +52,6 @@ struct HugePageAllocator {
 
 template <typename T>
 using HugeVector = std::vector<T, HugePageAllocator<T>>;
-using HugeString = std::basic_string<char, std::char_traits<char>, HugePageAllocator<char>>;
 
 // A byte buffer on HugePageAllocator memory for columns of strings, appended to once per
 // value. Unlike a string, growing it (resize) leaves the new bytes uninitialised, and an
