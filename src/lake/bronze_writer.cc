@@ -654,11 +654,7 @@ class BronzeWriter::Impl {
     }
     const size_t known = t.table->current().schema.fields.size();
     if (known < t.schema.fields.size()) {
-      if (t.files != nullptr) {
-        ASSIGN_OR_RETURN(std::vector<DataFile> closed, t.files->Finish());
-        t.files.reset();
-        for (DataFile& f : closed) t.written.push_back(std::move(f));
-      }
+      RETURN_IF_ERROR(CloseFiles(t));
       for (size_t i = known; i < t.schema.fields.size(); ++i) {
         RETURN_IF_ERROR(t.table->AddColumn(t.schema.fields[i].name, t.schema.fields[i].type));
       }
@@ -671,6 +667,16 @@ class BronzeWriter::Impl {
     for (Column& c : t.columns) c.Clear();
     t.buffered = 0;
     return st;
+  }
+
+  // Closes the micro-batch's open files; they wait in t.written for the commit.
+  Status CloseFiles(TableState& t) {
+    if (t.files == nullptr) return Status::Ok();
+    auto closed = t.files->Finish();
+    t.files.reset();
+    RETURN_IF_ERROR(closed.status());
+    for (DataFile& f : *closed) t.written.push_back(std::move(f));
+    return Status::Ok();
   }
 
   bool AppendEvent(TableState& t, int partition, const log::StoredRecord& rec) {
@@ -902,15 +908,7 @@ class BronzeWriter::Impl {
     }
     if (t.rows > 0) {
       Status st = t.stream_error.ok() ? Stream(t) : t.stream_error;
-      if (st.ok() && t.files != nullptr) {
-        auto closed = t.files->Finish();
-        t.files.reset();
-        if (closed.ok()) {
-          for (DataFile& f : *closed) t.written.push_back(std::move(f));
-        } else {
-          st = closed.status();
-        }
-      }
+      if (st.ok()) st = CloseFiles(t);
       if (!st.ok()) return StreamFailed(t, st);
     }
     if (FaultArmed("lake.kill_after_write_files")) ::raise(SIGKILL);
@@ -928,9 +926,6 @@ class BronzeWriter::Impl {
   // the offsets the table holds. Its files so far are orphans for expiry.
   Status StreamFailed(TableState& t, const Status& error) {
     t.commit_errors->Inc();
-    t.files.reset();
-    t.written.clear();
-    t.stream_error = Status::Ok();
     t.next = t.committed;
     buffered_bytes_ -= t.bytes;
     ResetBuffer(t);
@@ -998,6 +993,7 @@ class BronzeWriter::Impl {
     t.bytes = 0;
     t.files.reset();
     t.written.clear();
+    t.stream_error = Status::Ok();
     if (t.dlq) return;
     // The context slots follow the table's columns.
     t.context.clear();
