@@ -472,35 +472,9 @@ Status TableFileWriter::Append(const ColumnBatch& batch) {
   }
   ++appends_;
   for (const auto& [hour, ranges] : runs) {
-    auto it = open_.find(hour);
-    if (it == open_.end()) {
-      if (open_.size() >= kMaxOpenFiles) {
-        auto oldest = open_.begin();
-        for (auto o = open_.begin(); o != open_.end(); ++o) {
-          if (o->second->last_append < oldest->second->last_append) oldest = o;
-        }
-        if (Status st = CloseFile(oldest->first); !st.ok()) return failed_ = st;
-      }
-      auto f = std::make_unique<OpenFile>();
-      const int64_t start_ms = hour * kMillisPerHour;
-      f->file.event_date = FormatDate(start_ms);
-      f->file.event_hour = static_cast<int32_t>(((start_ms % kMillisPerDay) + kMillisPerDay) %
-                                                kMillisPerDay / kMillisPerHour);
-      char hour_text[8];
-      std::snprintf(hour_text, sizeof hour_text, "%02d", f->file.event_hour);
-      const std::string partition_dir = "data/event_date=" + f->file.event_date + "/event_hour=" + hour_text;
-      char name[64];
-      std::snprintf(name, sizeof name, "%08lld-%05lld-", static_cast<long long>(current.version + 1),
-                    static_cast<long long>(++table_->file_sequence_));
-      f->file.path = partition_dir + "/" + name + RandomHex(8) + ".parquet";
-      f->file.schema_id = current.schema_id;
-      if (Status st = CreateDirectories(table_->dir_ + "/" + partition_dir); !st.ok()) return failed_ = st;
-      auto writer = ParquetWriter::Open(table_->dir_ + "/" + f->file.path, current.schema, options_);
-      if (!writer.ok()) return failed_ = writer.status();
-      f->writer = std::move(writer).value();
-      it = open_.emplace(hour, std::move(f)).first;
-    }
-    OpenFile& f = *it->second;
+    auto file = FileFor(hour);
+    if (!file.ok()) return failed_ = file.status();
+    OpenFile& f = **file;
     f.last_append = appends_;
     Status st;
     if (ranges.size() == 1 && ranges[0].first == 0 && ranges[0].second == batch.num_rows()) {
@@ -519,6 +493,36 @@ Status TableFileWriter::Append(const ColumnBatch& batch) {
     if (!st.ok()) return failed_ = st;
   }
   return Status::Ok();
+}
+
+// The open file of `hour`, opened now if it is not (closing the file that has waited longest
+// for a row when kMaxOpenFiles are open).
+Result<TableFileWriter::OpenFile*> TableFileWriter::FileFor(int64_t hour) {
+  if (auto it = open_.find(hour); it != open_.end()) return it->second.get();
+  if (open_.size() >= kMaxOpenFiles) {
+    auto oldest = open_.begin();
+    for (auto o = open_.begin(); o != open_.end(); ++o) {
+      if (o->second->last_append < oldest->second->last_append) oldest = o;
+    }
+    RETURN_IF_ERROR(CloseFile(oldest->first));
+  }
+  const TableSnapshot& current = table_->current_;
+  auto f = std::make_unique<OpenFile>();
+  const int64_t start_ms = hour * kMillisPerHour;
+  f->file.event_date = FormatDate(start_ms);
+  f->file.event_hour = static_cast<int32_t>(((start_ms % kMillisPerDay) + kMillisPerDay) %
+                                            kMillisPerDay / kMillisPerHour);
+  char hour_text[8];
+  std::snprintf(hour_text, sizeof hour_text, "%02d", f->file.event_hour);
+  const std::string partition_dir = "data/event_date=" + f->file.event_date + "/event_hour=" + hour_text;
+  char name[64];
+  std::snprintf(name, sizeof name, "%08lld-%05lld-", static_cast<long long>(current.version + 1),
+                static_cast<long long>(++table_->file_sequence_));
+  f->file.path = partition_dir + "/" + name + RandomHex(8) + ".parquet";
+  f->file.schema_id = current.schema_id;
+  RETURN_IF_ERROR(CreateDirectories(table_->dir_ + "/" + partition_dir));
+  ASSIGN_OR_RETURN(f->writer, ParquetWriter::Open(table_->dir_ + "/" + f->file.path, current.schema, options_));
+  return open_.emplace(hour, std::move(f)).first->second.get();
 }
 
 Status TableFileWriter::CloseFile(int64_t hour) {

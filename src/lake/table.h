@@ -150,6 +150,7 @@ class TableFileWriter {
 
  private:
   struct OpenFile;
+  Result<OpenFile*> FileFor(int64_t hour);
   Status CloseFile(int64_t hour);
 
   Table* table_;
