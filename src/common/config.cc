@@ -86,7 +86,7 @@ const std::vector<SettingDef> kSettings = {
     {"lake.stream_rows", T::kInt, "8192", "rows the bronze writer buffers per table before streaming them into the micro-batch's Parquet files"},
     {"lake.poll_interval_ms", T::kInt, "100", "the bronze writer polls the log this often when it has caught up"},
     {"lake.max_context_columns", T::kInt, "256", "context_<field> columns per bronze table; values of further fields are not stored"},
-    {"lake.zstd_level", T::kInt, "1", "ZSTD level of lake Parquet pages"},
+    {"lake.zstd_level", T::kInt, "-2", "ZSTD level of lake Parquet pages; negative ones are ZSTD's fast levels, literals still Huffman-coded"},
 };
 
 bool ParseInt(std::string_view s, int64_t* out) {
