@@ -226,6 +226,13 @@ class EmbeddedLog final : public Log {
     return p->ReadInto(from, options, out);
   }
 
+  Status ReadViews(std::string_view topic, int partition, int64_t from, const ReadOptions& options,
+                   RecordViews* out) const override {
+    out->Clear();
+    ASSIGN_OR_RETURN(Partition * p, Find(topic, partition));
+    return p->ReadViews(from, options, out);
+  }
+
   Result<int64_t> StartOffset(std::string_view topic, int partition) const override {
     ASSIGN_OR_RETURN(Partition * p, Find(topic, partition));
     return p->StartOffset();

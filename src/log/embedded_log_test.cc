@@ -370,6 +370,45 @@ TEST_F(EmbeddedLogTest, ReadReportsACrcMismatchWithFileAndByte) {
   EXPECT_TRUE(bad.status().message().starts_with(fmt::format("events/0/{:020d}.log: CRC mismatch in batch at byte ", second)))
       << bad.status().message();
   EXPECT_EQ(log->Read("events", 0, 0, ReadOptions{.max_records = 2})->size(), 2u) << "records before it still read";
+  RecordViews views;
+  Status viewed = log->ReadViews("events", 0, 0, ReadOptions{.max_bytes = 1 << 20}, &views);
+  EXPECT_EQ(viewed.message(), bad.status().message());
+  EXPECT_TRUE(views.empty());
+}
+
+// A read of views keeps every byte it read: batches that cross the end of one pread are
+// completed by the next one, in the same growing buffer, and the views see them whole.
+TEST_F(EmbeddedLogTest, ReadViewsOfMegabytesMatchCopiesPlainAndCompressed) {
+  for (const Codec codec : {Codec::kNone, Codec::kZstd}) {
+    auto options = Options();
+    options.dir = (fs::path(options.dir) / (codec == Codec::kNone ? "plain" : "zstd")).string();
+    options.compression = codec;
+    options.segment_bytes = 3 << 20;
+    auto log = Open(options);
+    ASSERT_TRUE(log->CreateTopic("events", 1).ok());
+    for (int b = 0; b < 40; ++b) {
+      std::vector<Record> batch = MakeRecords(b, 37, 3000 + 7 * static_cast<size_t>(b));
+      batch[5].headers = {{"event_time", std::to_string(b)}};
+      ASSERT_TRUE(AppendAndWait(*log, "events", 0, std::move(batch)).ok());
+    }
+    RecordViews views;
+    ReadBatch copies;
+    for (const int64_t from : {0, 300, 1000}) {
+      for (const size_t max_bytes : {size_t{1} << 20, size_t{700} << 10, size_t{64} << 20}) {
+        const ReadOptions options{.max_bytes = max_bytes};
+        ASSERT_TRUE(log->ReadInto("events", 0, from, options, &copies).ok());
+        ASSERT_TRUE(log->ReadViews("events", 0, from, options, &views).ok());
+        ASSERT_EQ(views.size(), copies.size());
+        ASSERT_GT(views.size(), 200u);
+        for (size_t i = 0; i < views.size(); ++i) {
+          ASSERT_EQ(views[i].offset, copies[i].offset);
+          ASSERT_EQ(views[i].value, copies[i].value) << "offset " << copies[i].offset;
+          ASSERT_EQ(views[i].key, copies[i].key);
+          ASSERT_EQ(HeaderValue(views[i].headers, "event_time"), HeaderValue(copies[i].headers, "event_time"));
+        }
+      }
+    }
+  }
 }
 
 // Writes four batches and a fifth, then lets the test damage the fifth and reopens.

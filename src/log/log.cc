@@ -35,4 +35,37 @@ std::string_view HeaderValue(const Headers& headers, std::string_view name) {
   return {};
 }
 
+std::string_view HeaderValue(std::span<const HeaderView> headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+namespace {
+
+// Log::ReadViews' default storage: the records copied by ReadInto.
+struct CopiedRecords : RecordViews::Storage {
+  ReadBatch batch;
+};
+
+}  // namespace
+
+Status Log::ReadViews(std::string_view topic, int partition, int64_t from, const ReadOptions& options,
+                      RecordViews* out) const {
+  out->Clear();
+  ReadBatch& batch = out->StorageAs<CopiedRecords>().batch;
+  RETURN_IF_ERROR(ReadInto(topic, partition, from, options, &batch));
+  for (const StoredRecord& r : batch) {
+    for (const auto& [name, text] : r.headers) out->headers().emplace_back(name, text);
+  }
+  size_t header = 0;
+  for (const StoredRecord& r : batch) {
+    out->records().push_back({r.offset, r.timestamp_ms, r.key, r.value,
+                              std::span<const HeaderView>(out->headers()).subspan(header, r.headers.size())});
+    header += r.headers.size();
+  }
+  return Status::Ok();
+}
+
 }  // namespace tidemark::log

@@ -9,6 +9,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -83,6 +84,66 @@ class ReadBatch {
   size_t size_ = 0;
 };
 
+// A header as a RecordView sees it.
+using HeaderView = std::pair<std::string_view, std::string_view>;
+
+// A record read in place (Log::ReadViews): key, value and headers view bytes owned by the
+// RecordViews that holds it, valid until that RecordViews is read into again.
+struct RecordView {
+  int64_t offset = 0;
+  int64_t timestamp_ms = 0;
+  std::string_view key;
+  std::string_view value;
+  std::span<const HeaderView> headers;
+};
+
+// The value of the named header, or empty.
+std::string_view HeaderValue(std::span<const HeaderView> headers, std::string_view name);
+
+// The records of one Log::ReadViews and the bytes they view. For a consumer that takes
+// what it needs from each record and keeps nothing (the bronze writer), it saves copying
+// every key, value and header out of what the log read. Reading into the same RecordViews
+// again reuses its memory. Not thread-safe.
+class RecordViews {
+ public:
+  // Where an implementation keeps the bytes the views point into: a type of its own,
+  // reused from read to read.
+  struct Storage {
+    virtual ~Storage() = default;
+  };
+
+  size_t size() const { return records_.size(); }
+  bool empty() const { return records_.empty(); }
+  const RecordView& operator[](size_t i) const { return records_[i]; }
+  const RecordView& back() const { return records_.back(); }
+  const RecordView* begin() const { return records_.data(); }
+  const RecordView* end() const { return records_.data() + records_.size(); }
+
+  // For implementations: empties the views, keeping their memory and the storage.
+  void Clear() {
+    records_.clear();
+    headers_.clear();
+  }
+  // The storage, as a T: the one kept from an earlier read when it is a T, else a new one.
+  template <typename T>
+  T& StorageAs() {
+    if (auto* kept = dynamic_cast<T*>(storage_.get())) return *kept;
+    auto made = std::make_unique<T>();
+    T& result = *made;
+    storage_ = std::move(made);
+    return result;
+  }
+  // The arrays an implementation fills: each record's headers are a span of headers(),
+  // set once headers() holds all of them (it may move while it grows).
+  std::vector<RecordView>& records() { return records_; }
+  std::vector<HeaderView>& headers() { return headers_; }
+
+ private:
+  std::unique_ptr<Storage> storage_;
+  std::vector<RecordView> records_;
+  std::vector<HeaderView> headers_;
+};
+
 struct ReadOptions {
   size_t max_bytes = 1 << 20;  // stop after roughly this many key+value bytes (at least one record)
   size_t max_records = std::numeric_limits<size_t>::max();
@@ -126,6 +187,11 @@ class Log {
     for (StoredRecord& r : records) out->Next() = std::move(r);
     return Status::Ok();
   }
+  // Like ReadInto, into views of the records in place instead of copies: the same records,
+  // and *out empty on error. The default reads with ReadInto into out's storage and views
+  // those copies.
+  virtual Status ReadViews(std::string_view topic, int partition, int64_t from, const ReadOptions& options,
+                           RecordViews* out) const;
   // Oldest offset still retained.
   virtual Result<int64_t> StartOffset(std::string_view topic, int partition) const = 0;
   // One past the newest durable record.

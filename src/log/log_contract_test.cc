@@ -159,6 +159,56 @@ TEST_P(LogContractTest, AReadWithoutKeysLeavesThemEmptyAndTheRestIntact) {
   }
 }
 
+// ReadViews sees exactly the records ReadInto copies, with the same bounds, across segment
+// rolls and (for the compressed variant) inflated sections; each read into the same
+// RecordViews replaces what it held, and an error leaves it empty.
+TEST_P(LogContractTest, ReadViewsSeesTheRecordsReadIntoCopies) {
+  for (int b = 0; b < 30; ++b) {
+    std::vector<Record> batch = MakeRecords(b, 3, 150 + 10 * static_cast<size_t>(b % 4));
+    batch[static_cast<size_t>(b % 3)].headers = {{"source", "web-shop"}, {"event_time", std::to_string(b)}};
+    if (b % 5 == 0) batch[0].headers.push_back({"", ""});
+    ASSERT_TRUE(AppendAndWait(*log_, "events", 1, std::move(batch)).ok());
+  }
+  RecordViews views;
+  ReadBatch copies;
+  ReadOptions no_keys;
+  no_keys.keys = false;
+  const ReadOptions bounds[] = {ReadOptions{}, ReadOptions{.max_bytes = 1}, ReadOptions{.max_bytes = 900},
+                                ReadOptions{.max_records = 5}, no_keys};
+  int reads = 0;
+  for (const int64_t from : {0, 1, 7, 44, 89, 90}) {
+    for (const ReadOptions& options : bounds) {
+      ASSERT_TRUE(log_->ReadInto("events", 1, from, options, &copies).ok());
+      ASSERT_TRUE(log_->ReadViews("events", 1, from, options, &views).ok());
+      ASSERT_EQ(views.size(), copies.size()) << "from " << from;
+      for (size_t i = 0; i < views.size(); ++i) {
+        const RecordView& v = views[i];
+        const StoredRecord& c = copies[i];
+        EXPECT_EQ(v.offset, c.offset);
+        EXPECT_EQ(v.timestamp_ms, c.timestamp_ms);
+        EXPECT_EQ(v.key, c.key);
+        EXPECT_EQ(v.value, c.value);
+        ASSERT_EQ(v.headers.size(), c.headers.size()) << "offset " << c.offset;
+        for (size_t k = 0; k < c.headers.size(); ++k) {
+          EXPECT_EQ(v.headers[k].first, c.headers[k].first);
+          EXPECT_EQ(v.headers[k].second, c.headers[k].second);
+        }
+        EXPECT_EQ(HeaderValue(v.headers, "event_time"), HeaderValue(c.headers, "event_time"));
+      }
+      ++reads;
+    }
+  }
+  EXPECT_EQ(reads, 30);
+  ASSERT_TRUE(log_->ReadViews("events", 1, 0, ReadOptions{}, &views).ok());
+  EXPECT_EQ(views.size(), 90u) << "one read spans every segment";
+  EXPECT_EQ(views.back().offset, 89);
+  EXPECT_EQ(log_->ReadViews("events", 1, 91, ReadOptions{}, &views).code(), StatusCode::kOutOfRange);
+  EXPECT_TRUE(views.empty()) << "an error leaves nothing read";
+  ASSERT_TRUE(log_->ReadViews("events", 1, 3, ReadOptions{}, &views).ok());
+  EXPECT_EQ(log_->ReadViews("events", 9, 0, ReadOptions{}, &views).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(views.empty());
+}
+
 TEST_P(LogContractTest, UnknownTopicOrPartitionIsNotFound) {
   EXPECT_EQ(log_->Read("nope", 0, 0).status().message(), "log: no topic 'nope'");
   EXPECT_EQ(log_->Read("events", 3, 0).status().message(),
@@ -257,6 +307,16 @@ INSTANTIATE_TEST_SUITE_P(
                                        options.dir = dir;
                                        options.segment_bytes = 4096;  // rolls inside these tests
                                        options.index_interval_bytes = 512;
+                                       auto log = OpenEmbeddedLog(options);
+                                       return log.ok() ? std::move(log).value() : nullptr;
+                                     }},
+                      Implementation{"EmbeddedZstd",
+                                     [](const std::string& dir) -> std::unique_ptr<Log> {
+                                       EmbeddedLogOptions options;
+                                       options.dir = dir;
+                                       options.segment_bytes = 4096;
+                                       options.index_interval_bytes = 512;
+                                       options.compression = Codec::kZstd;
                                        auto log = OpenEmbeddedLog(options);
                                        return log.ok() ? std::move(log).value() : nullptr;
                                      }}),

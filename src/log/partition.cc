@@ -172,14 +172,45 @@ Result<std::vector<StoredRecord>> Partition::Read(int64_t from, const ReadOption
 
 Status Partition::ReadInto(int64_t from, const ReadOptions& options, ReadBatch* out) const {
   out->Clear();
-  // An error leaves the batch empty, not holding the records decoded before it.
-  struct ClearOnError {
-    ReadBatch* out;
-    bool ok = false;
-    ~ClearOnError() {
-      if (!ok) out->Clear();
+  thread_local ByteBuffer buffer;
+  struct ShrinkAfterHugeBatch {
+    ~ShrinkAfterHugeBatch() {
+      if (buffer.capacity() > (32 << 20)) buffer.Release();
     }
-  } guard{out};
+  } shrink;
+  Status st = ReadBatches(from, options, &buffer, BatchReader::Bytes::kRefill,
+                          [&](const BatchHeader& h, const char* data, ReadBudget* budget,
+                              const std::string& where) -> Result<size_t> {
+                            RETURN_IF_ERROR(DecodeBatchRecords(h, data, from, budget, out, where));
+                            return out->size();
+                          });
+  // An error leaves the batch empty, not holding the records decoded before it.
+  if (!st.ok()) out->Clear();
+  return st;
+}
+
+Status Partition::ReadViews(int64_t from, const ReadOptions& options, RecordViews* out) const {
+  out->Clear();
+  ViewedRecords& viewed = out->StorageAs<ViewedRecords>();
+  viewed.ClearRecords();
+  viewed.raw.clear();
+  viewed.inflated.clear();
+  Status st = ReadBatches(from, options, &viewed.raw, BatchReader::Bytes::kKeep,
+                          [&](const BatchHeader& h, const char* data, ReadBudget* budget,
+                              const std::string& where) -> Result<size_t> {
+                            RETURN_IF_ERROR(DecodeBatchRecordViews(h, data, from, budget, &viewed, where));
+                            return viewed.records.size();
+                          });
+  if (st.ok()) viewed.MakeViews(out);
+  // Memory kept for the next read: no more than a huge batch's worth.
+  if (viewed.raw.capacity() > (32 << 20)) viewed.raw.Release();
+  if (viewed.inflated.capacity() > (32 << 20)) viewed.inflated.Release();
+  return st;
+}
+
+template <typename Decode>
+Status Partition::ReadBatches(int64_t from, const ReadOptions& options, ByteBuffer* buffer,
+                              BatchReader::Bytes bytes, Decode decode) const {
   struct Piece {
     std::shared_ptr<Segment> segment;
     int64_t pos;
@@ -203,23 +234,15 @@ Status Partition::ReadInto(int64_t from, const ReadOptions& options, ReadBatch* 
     return Status::OutOfRange(fmt::format("log: {}: offset {} is outside the retained range [{}, {}]", display_,
                                           from, start, end));
   }
-  guard.ok = true;
   if (from == end || options.max_records == 0) return Status::Ok();
-  guard.ok = false;
 
   ReadBudget budget{options.max_bytes, options.max_records};
   budget.keys = options.keys;
   // Large preads: at least 256 KiB, and enough to satisfy max_bytes in one go when it can.
   const size_t chunk = std::clamp<size_t>(options.max_bytes + (64 << 10), 256 << 10, 16 << 20);
-  thread_local ByteBuffer buffer;
-  struct ShrinkAfterHugeBatch {
-    ~ShrinkAfterHugeBatch() {
-      if (buffer.capacity() > (32 << 20)) buffer.Release();
-    }
-  } shrink;
   int64_t expected = -1;  // base offset the next batch must have, once known
   for (const Piece& piece : pieces) {
-    BatchReader reader(*piece.segment, piece.pos, piece.limit, chunk, &buffer);
+    BatchReader reader(*piece.segment, piece.pos, piece.limit, chunk, buffer, bytes);
     for (;;) {
       ASSIGN_OR_RETURN(BatchReader::Outcome outcome, reader.Next());
       if (outcome == BatchReader::Outcome::kEnd) break;
@@ -243,16 +266,12 @@ Status Partition::ReadInto(int64_t from, const ReadOptions& options, ReadBatch* 
                                               expected));
       }
       expected = h.next_offset();
-      RETURN_IF_ERROR(DecodeBatchRecords(
-          h, reader.data(), from, &budget, out,
-          fmt::format("{}: batch at byte {}", piece.segment->display(), reader.position())));
-      if (budget.Full(out->size())) {
-        guard.ok = true;
-        return Status::Ok();
-      }
+      ASSIGN_OR_RETURN(const size_t records,
+                       decode(h, reader.data(), &budget,
+                              fmt::format("{}: batch at byte {}", piece.segment->display(), reader.position())));
+      if (budget.Full(records)) return Status::Ok();
     }
   }
-  guard.ok = true;
   return Status::Ok();
 }
 

@@ -68,6 +68,8 @@ class Partition {
   Result<std::vector<StoredRecord>> Read(int64_t from, const ReadOptions& options) const;
   // Log::ReadInto.
   Status ReadInto(int64_t from, const ReadOptions& options, ReadBatch* out) const;
+  // Log::ReadViews: the batches are read into out's storage and the records viewed there.
+  Status ReadViews(int64_t from, const ReadOptions& options, RecordViews* out) const;
   int64_t StartOffset() const;
   int64_t EndOffset() const { return end_offset_.load(std::memory_order_acquire); }
   // Deletes whole non-active segments, oldest first, while they are older than retention_ms
@@ -92,6 +94,12 @@ class Partition {
   Status Seal();
 
  private:
+  // The read both ReadInto and ReadViews do: every CRC-checked batch from the one holding
+  // `from`, read into *buffer as `bytes` says, handed to decode(header, data, budget, where),
+  // which returns how many records the read holds so far, until the budget is full.
+  template <typename Decode>
+  Status ReadBatches(int64_t from, const ReadOptions& options, ByteBuffer* buffer, BatchReader::Bytes bytes,
+                     Decode decode) const;
   Partition(std::string dir, std::string display, const PartitionOptions& options);
   Status Recover(std::vector<std::string>* notes);
 

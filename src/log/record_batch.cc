@@ -194,8 +194,12 @@ bool BatchCrcMatches(const BatchHeader& h, const char* p) {
   return Crc32c(p + kCrcStart, h.total_size() - kCrcStart) == h.crc;
 }
 
-Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, ReadBudget* budget,
-                          ReadBatch* out, const std::string& where) {
+namespace {
+
+// A batch's records section, checked against its header; a compressed one is inflated at
+// the end of *inflated (grown by records_size bytes).
+Result<std::string_view> RecordsSection(const BatchHeader& h, const char* p, ByteBuffer* inflated,
+                                        const std::string& where) {
   const char* section = p + kBatchHeaderSize;
   const size_t section_size = h.total_size() - kBatchHeaderSize;
   switch (h.codec()) {
@@ -203,25 +207,38 @@ Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, Rea
       if (section_size != h.records_size) {
         return Status::Corruption(where + ": records section size disagrees with its header");
       }
-      break;
+      return std::string_view(section, section_size);
     case Codec::kZstd: {
-      ThreadZstd& z = ThreadDecompressor();
-      z.buffer.Resize(h.records_size);
-      size_t n = ZSTD_decompressDCtx(z.dctx, z.buffer.data(), h.records_size, section, section_size);
+      char* to = inflated->Extend(h.records_size);
+      size_t n = ZSTD_decompressDCtx(ThreadDecompressor().dctx, to, h.records_size, section, section_size);
       if (ZSTD_isError(n) || n != h.records_size) {
         return Status::Corruption(where + ": zstd records section does not decompress (" +
                                   (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short") + ")");
       }
-      section = z.buffer.data();
-      break;
+      return std::string_view(to, h.records_size);
     }
     default:
       return Status::Corruption(fmt::format("{}: unknown codec {}", where, h.attributes & 0x7));
   }
+}
 
-  out->Reserve(out->size() + static_cast<size_t>(h.record_count));
-  const char* cur = section;
-  const char* end = section + h.records_size;
+// One record of a records section, its bounds checked.
+struct RecordAt {
+  int64_t offset;
+  int64_t timestamp_ms;
+  std::string_view key;
+  std::string_view value;
+  const char* headers;  // header_count length-prefixed (name, value) pairs, within the section
+  uint64_t header_count;
+};
+
+// Calls each(const RecordAt&) for the records with offset >= from while the budget allows,
+// *count being the records the read holds so far (each adds one).
+template <typename Each>
+Status ForEachRecord(const BatchHeader& h, std::string_view section, int64_t from, ReadBudget* budget,
+                     size_t* count, const std::string& where, Each each) {
+  const char* cur = section.data();
+  const char* end = section.data() + section.size();
   for (int32_t i = 0; i < h.record_count; ++i) {
     uint64_t ts_delta = 0, key_len = 0, value_len = 0;
     if (!GetVarint(&cur, end, &ts_delta) || !GetVarint(&cur, end, &key_len) ||
@@ -249,31 +266,94 @@ Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, Rea
     }
     const int64_t offset = h.base_offset + i;
     if (offset < from) continue;
-    if (budget->Full(out->size())) return Status::Ok();
-    StoredRecord& r = out->Next();
-    r.offset = offset;
-    r.timestamp_ms = h.first_timestamp_ms + UnZigZag(ts_delta);
-    if (budget->keys) {
-      r.key.assign(key, key_len);
-    } else {
-      r.key.clear();
-    }
-    r.value.assign(value, value_len);
-    r.headers.resize(header_count);
-    const char* hp = headers_begin;
-    for (auto& [name, text] : r.headers) {
-      uint64_t klen = 0, vlen = 0;
-      GetVarint(&hp, end, &klen);
-      name.assign(hp, klen);
-      hp += klen;
-      GetVarint(&hp, end, &vlen);
-      text.assign(hp, vlen);
-      hp += vlen;
-    }
+    if (budget->Full(*count)) return Status::Ok();
+    each(RecordAt{offset, h.first_timestamp_ms + UnZigZag(ts_delta), std::string_view(key, key_len),
+                  std::string_view(value, value_len), headers_begin, header_count});
+    ++*count;
     budget->bytes += key_len + value_len;
   }
   if (cur != end) return Status::Corruption(where + ": trailing bytes after the last record");
   return Status::Ok();
+}
+
+// The next (already bounds-checked) length-prefixed string at *p.
+std::string_view NextString(const char** p, const char* end) {
+  uint64_t len = 0;
+  GetVarint(p, end, &len);
+  std::string_view s(*p, len);
+  *p += len;
+  return s;
+}
+
+}  // namespace
+
+Status DecodeBatchRecords(const BatchHeader& h, const char* p, int64_t from, ReadBudget* budget,
+                          ReadBatch* out, const std::string& where) {
+  ByteBuffer& inflated = ThreadDecompressor().buffer;
+  inflated.clear();
+  ASSIGN_OR_RETURN(const std::string_view section, RecordsSection(h, p, &inflated, where));
+  const char* end = section.data() + section.size();
+  out->Reserve(out->size() + static_cast<size_t>(h.record_count));
+  size_t count = out->size();
+  return ForEachRecord(h, section, from, budget, &count, where, [&](const RecordAt& at) {
+    StoredRecord& r = out->Next();
+    r.offset = at.offset;
+    r.timestamp_ms = at.timestamp_ms;
+    if (budget->keys) {
+      r.key.assign(at.key);
+    } else {
+      r.key.clear();
+    }
+    r.value.assign(at.value);
+    r.headers.resize(at.header_count);
+    const char* hp = at.headers;
+    for (auto& [name, text] : r.headers) {
+      name.assign(NextString(&hp, end));
+      text.assign(NextString(&hp, end));
+    }
+  });
+}
+
+Status DecodeBatchRecordViews(const BatchHeader& h, const char* p, int64_t from, ReadBudget* budget,
+                              ViewedRecords* out, const std::string& where) {
+  ASSIGN_OR_RETURN(const std::string_view section, RecordsSection(h, p, &out->inflated, where));
+  // Ranges are kept relative to the buffer the section lies in, which no longer moves
+  // while this batch is decoded.
+  const bool compressed = h.codec() != Codec::kNone;
+  const char* base = compressed ? out->inflated.data() : out->raw.data();
+  const uint64_t tag = compressed ? ViewedRecords::kInflated : 0;
+  auto range = [&](std::string_view v) {
+    return ViewedRecords::Range{tag | static_cast<uint64_t>(v.data() - base), v.size()};
+  };
+  const char* end = section.data() + section.size();
+  size_t count = out->records.size();
+  return ForEachRecord(h, section, from, budget, &count, where, [&](const RecordAt& at) {
+    out->records.push_back({at.offset, at.timestamp_ms, budget->keys ? range(at.key) : ViewedRecords::Range{},
+                            range(at.value), static_cast<uint32_t>(out->headers.size()),
+                            static_cast<uint32_t>(at.header_count)});
+    const char* hp = at.headers;
+    for (uint64_t k = 0; k < at.header_count; ++k) {
+      const std::string_view name = NextString(&hp, end);
+      out->headers.emplace_back(range(name), range(NextString(&hp, end)));
+    }
+  });
+}
+
+void ViewedRecords::MakeViews(RecordViews* out) const {
+  out->Clear();
+  auto view = [&](Range r) {
+    const char* base = (r.at & kInflated) != 0 ? inflated.data() : raw.data();
+    return std::string_view(base + (r.at & ~kInflated), r.size);
+  };
+  std::vector<HeaderView>& header_views = out->headers();
+  header_views.reserve(headers.size());
+  for (const auto& [name, text] : headers) header_views.emplace_back(view(name), view(text));
+  const std::span<const HeaderView> all(header_views);
+  std::vector<RecordView>& views = out->records();
+  views.reserve(records.size());
+  for (const Entry& e : records) {
+    views.push_back({e.offset, e.timestamp_ms, view(e.key), view(e.value), all.subspan(e.first_header, e.header_count)});
+  }
 }
 
 }  // namespace tidemark::log::internal

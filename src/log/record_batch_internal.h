@@ -163,6 +163,43 @@ struct ReadBudget {
 Status DecodeBatchRecords(const BatchHeader& header, const char* p, int64_t from,
                           ReadBudget* budget, ReadBatch* out, const std::string& where);
 
+// What DecodeBatchRecordViews finds, kept as byte ranges while the read goes on (its
+// buffers may still move as they grow) and turned into views by MakeViews at the end. The
+// batches lie in `raw`, the buffer the read fills; compressed records sections are
+// inflated into `inflated`. Log::ReadViews' storage in the embedded log.
+struct ViewedRecords : RecordViews::Storage {
+  // A byte range: `at` indexes raw, or inflated when kInflated is set in it.
+  struct Range {
+    uint64_t at = 0;
+    uint64_t size = 0;
+  };
+  static constexpr uint64_t kInflated = uint64_t{1} << 63;
+  struct Entry {
+    int64_t offset;
+    int64_t timestamp_ms;
+    Range key;
+    Range value;
+    uint32_t first_header;
+    uint32_t header_count;
+  };
+  ByteBuffer raw;
+  ByteBuffer inflated;
+  std::vector<Entry> records;
+  std::vector<std::pair<Range, Range>> headers;
+
+  // Forgets every record; raw and inflated are the caller's to reset.
+  void ClearRecords() {
+    records.clear();
+    headers.clear();
+  }
+  // Fills out (cleared first) with views of every record.
+  void MakeViews(RecordViews* out) const;
+};
+
+// DecodeBatchRecords for a batch at p inside out->raw: records as ranges, not copies.
+Status DecodeBatchRecordViews(const BatchHeader& header, const char* p, int64_t from,
+                              ReadBudget* budget, ViewedRecords* out, const std::string& where);
+
 // Little-endian fixed-width integers.
 inline void PutU32(char* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));

@@ -233,9 +233,10 @@ Status Segment::RemoveFiles() const {
 }
 
 BatchReader::BatchReader(const Segment& segment, int64_t pos, int64_t limit, size_t chunk_bytes,
-                         ByteBuffer* buffer)
-    : segment_(segment), pos_(pos), limit_(limit), chunk_bytes_(chunk_bytes), buf_(*buffer) {
-  buf_.clear();
+                         ByteBuffer* buffer, Bytes bytes)
+    : segment_(segment), pos_(pos), limit_(limit), chunk_bytes_(chunk_bytes), buf_(*buffer), keep_(bytes == Bytes::kKeep) {
+  if (!keep_) buf_.clear();
+  base_ = buf_.size();
   buf_pos_ = pos;
 }
 
@@ -244,24 +245,33 @@ BatchReader::BatchReader(const Segment& segment, int64_t pos, int64_t limit, siz
 Status BatchReader::Ensure(size_t n, bool* available) {
   *available = pos_ + static_cast<int64_t>(n) <= limit_;
   if (!*available) return Status::Ok();
-  if (pos_ >= buf_pos_ && pos_ + static_cast<int64_t>(n) <= buf_pos_ + static_cast<int64_t>(buf_.size())) {
-    return Status::Ok();
+  const int64_t held_end = buf_pos_ + static_cast<int64_t>(buf_.size() - base_);
+  if (pos_ >= buf_pos_ && pos_ + static_cast<int64_t>(n) <= held_end) return Status::Ok();
+  // Refilling starts the buffer over at pos_; keeping reads on from what it holds.
+  int64_t from = pos_;
+  if (keep_) {
+    from = held_end;
+  } else {
+    buf_.clear();
+    buf_pos_ = pos_;
   }
-  const size_t want = static_cast<size_t>(std::min<int64_t>(std::max(n, chunk_bytes_), limit_ - pos_));
-  buf_.Resize(want);
-  buf_pos_ = pos_;
+  const int64_t want_end =
+      std::min(std::max(pos_ + static_cast<int64_t>(n), from + static_cast<int64_t>(chunk_bytes_)), limit_);
+  const size_t want = static_cast<size_t>(want_end - from);
+  const size_t at = buf_.size();
+  buf_.Resize(at + want);
   size_t done = 0;
   while (done < want) {
-    ssize_t r = ::pread(segment_.fd(), buf_.data() + done, want - done, pos_ + static_cast<int64_t>(done));
+    ssize_t r = ::pread(segment_.fd(), buf_.data() + at + done, want - done, from + static_cast<int64_t>(done));
     if (r < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(fmt::format("pread({}, byte {})", segment_.log_path(), pos_ + done), errno);
+      return ErrnoStatus(fmt::format("pread({}, byte {})", segment_.log_path(), from + static_cast<int64_t>(done)), errno);
     }
     if (r == 0) break;  // file shorter than limit_: treated as torn below
     done += static_cast<size_t>(r);
   }
-  buf_.Resize(done);
-  *available = done >= n;
+  buf_.Resize(at + done);
+  *available = from + static_cast<int64_t>(done) >= pos_ + static_cast<int64_t>(n);
   return Status::Ok();
 }
 
@@ -275,7 +285,7 @@ Result<BatchReader::Outcome> BatchReader::Next() {
     detail_ = fmt::format("{} bytes present, a header alone needs {}", limit_ - pos_, kBatchHeaderSize);
     return Outcome::kTorn;
   }
-  const char* p = buf_.data() + (pos_ - buf_pos_);
+  const char* p = buf_.data() + base_ + (pos_ - buf_pos_);
   if (!ParseBatchHeader(p, &header_, &detail_)) {
     problem_ = "invalid batch header";
     return Outcome::kInvalidHeader;
@@ -286,7 +296,7 @@ Result<BatchReader::Outcome> BatchReader::Next() {
     detail_ = fmt::format("{} of {} bytes present", limit_ - pos_, header_.total_size());
     return Outcome::kTorn;
   }
-  data_ = buf_.data() + (pos_ - buf_pos_);
+  data_ = buf_.data() + base_ + (pos_ - buf_pos_);
   pos_ += static_cast<int64_t>(header_.total_size());
   return Outcome::kBatch;
 }

@@ -104,11 +104,15 @@ class Segment {
 // Reads consecutive batches of one segment file from `pos` up to `limit` with large preads
 // into `buffer` (borrowed, so a reading thread can keep one warm buffer across reads instead
 // of faulting in fresh pages every time). Not thread-safe; one per read or scan.
+// With kKeep, the bytes read are appended to what the buffer holds and stay there (for
+// views of the records): it grows by what is read instead of being refilled.
 class BatchReader {
  public:
   enum class Outcome { kBatch, kEnd, kTorn, kInvalidHeader };
+  enum class Bytes { kRefill, kKeep };
 
-  BatchReader(const Segment& segment, int64_t pos, int64_t limit, size_t chunk_bytes, ByteBuffer* buffer);
+  BatchReader(const Segment& segment, int64_t pos, int64_t limit, size_t chunk_bytes, ByteBuffer* buffer,
+              Bytes bytes = Bytes::kRefill);
 
   // Advances to the next batch. On kBatch, header() and data() describe it (data valid until
   // the next call) and position() is its byte position. kTorn: fewer bytes remain than the
@@ -129,7 +133,9 @@ class BatchReader {
   int64_t limit_;
   size_t chunk_bytes_;
   ByteBuffer& buf_;
-  int64_t buf_pos_ = 0;  // file position of buf_[0]
+  const bool keep_;
+  size_t base_ = 0;      // buf_[base_] onwards are this reader's bytes (0 unless kKeep)
+  int64_t buf_pos_ = 0;  // file position of buf_[base_]
   BatchHeader header_;
   const char* data_ = nullptr;
   int64_t batch_pos_ = 0;
