@@ -77,7 +77,7 @@ Result<int64_t> HeaderMillis(std::string_view name, std::string_view v) {
 
 class CanonicalJsonDecoder final : public EventDecoder {
  public:
-  Status Decode(const log::StoredRecord& record, EventRow* out) override {
+  Status Decode(const log::RecordView& record, EventRow* out) override {
     ASSIGN_OR_RETURN(event_, event::EventFromJson(record.value));
     if (std::string_view v = log::HeaderValue(record.headers, "received_at"); !v.empty()) {
       ASSIGN_OR_RETURN(event_.received_at_ms, HeaderMillis("received_at", v));
@@ -94,7 +94,7 @@ class CanonicalJsonDecoder final : public EventDecoder {
 };
 
 // The gateway's headers beside an Avro value; received_at is the record timestamp.
-Status ApplyGatewayHeaders(const log::StoredRecord& record, EventRow* out) {
+Status ApplyGatewayHeaders(const log::RecordView& record, EventRow* out) {
   out->received_at_ms = record.timestamp_ms;
   for (const auto& [name, value] : record.headers) {
     if (name == gateway::kHeaderSource) {
@@ -120,7 +120,7 @@ class LogEventDecoder final : public EventDecoder, private schema::FlatVisitor {
       : registry_(registry),
         avro_(registry ? std::make_unique<schema::ConsumerDecoder>(*registry) : nullptr) {}
 
-  Status Decode(const log::StoredRecord& record, EventRow* out) override {
+  Status Decode(const log::RecordView& record, EventRow* out) override {
     if (record.value.empty() || record.value[0] != schema::kWireMagicByte) return json_.Decode(record, out);
     if (avro_ == nullptr) return Status::InvalidArgument("Avro value but no schema registry");
     ASSIGN_OR_RETURN(const schema::WireValue wire, schema::ParseWireValue(record.value));
@@ -184,7 +184,7 @@ class LogEventDecoder final : public EventDecoder, private schema::FlatVisitor {
     return &readings_.emplace(writer_id, std::move(reading)).first->second;
   }
 
-  Status DecodeViaJson(const Reading& reading, std::string_view avro, const log::StoredRecord& record,
+  Status DecodeViaJson(const Reading& reading, std::string_view avro, const log::RecordView& record,
                        EventRow* out) {
     scratch_.clear();
     RETURN_IF_ERROR(reading.decoder->DecodeToJson(avro, &scratch_));
@@ -443,15 +443,6 @@ class BronzeWriter::Impl {
 
   // --- reading -------------------------------------------------------------------------
 
-  static void PrefetchBytes(const void* data, size_t size) {
-    const char* p = static_cast<const char*>(data);
-    for (size_t at = 0; at < size; at += 64) __builtin_prefetch(p + at);
-  }
-  static void Prefetch(const log::StoredRecord& r) {
-    PrefetchBytes(r.value.data(), r.value.size());
-    PrefetchBytes(r.headers.data(), r.headers.size() * sizeof(r.headers[0]));
-  }
-
   Result<int64_t> Poll() {
     int64_t read = 0;
     // Rounds of one bounded read per partition, so that one busy partition cannot starve the
@@ -465,7 +456,7 @@ class BronzeWriter::Impl {
           ro.keys = false;  // bronze keeps no record keys
           ro.max_bytes = static_cast<size_t>(
               std::clamp<int64_t>(options_.flush_bytes - buffered_bytes_, 1, 1 << 20));
-          if (Status st = log_->ReadInto(t->topic, p, t->next[p], ro, &records_); !st.ok()) {
+          if (Status st = log_->ReadViews(t->topic, p, t->next[p], ro, &records_); !st.ok()) {
             if (st.code() == StatusCode::kOutOfRange) {
               RETURN_IF_ERROR(SkipPastRetention(*t, p));
               progress = true;
@@ -474,13 +465,7 @@ class BronzeWriter::Impl {
             return st;
           }
           if (records_.empty()) continue;
-          // Each record's value and headers sit in their own heap blocks: ask for the ones a
-          // few records ahead while this one is decoded, instead of missing on each in turn.
-          constexpr size_t kPrefetchAhead = 8;
-          for (size_t i = 0; i < records_.size(); ++i) {
-            if (i + kPrefetchAhead < records_.size()) Prefetch(records_[i + kPrefetchAhead]);
-            Append(*t, p, records_[i]);
-          }
+          for (const log::RecordView& record : records_) Append(*t, p, record);
           t->next[p] = records_.back().offset + 1;
           read += static_cast<int64_t>(records_.size());
           progress = true;
@@ -623,7 +608,7 @@ class BronzeWriter::Impl {
 
   // --- per-record work -------------------------------------------------------------------
 
-  void Append(TableState& t, int partition, const log::StoredRecord& rec) {
+  void Append(TableState& t, int partition, const log::RecordView& rec) {
     if (t.dlq) {
       AppendDlq(t, partition, rec);
     } else if (!AppendEvent(t, partition, rec)) {
@@ -679,7 +664,7 @@ class BronzeWriter::Impl {
     return Status::Ok();
   }
 
-  bool AppendEvent(TableState& t, int partition, const log::StoredRecord& rec) {
+  bool AppendEvent(TableState& t, int partition, const log::RecordView& rec) {
     Status st = options_.decoder->Decode(rec, &row_);
     simdjson::dom::object context;
     if (st.ok() && !row_.context_json.empty()) {
@@ -853,7 +838,7 @@ class BronzeWriter::Impl {
     col->AppendString(json_text_);
   }
 
-  void AppendDlq(TableState& t, int partition, const log::StoredRecord& rec) {
+  void AppendDlq(TableState& t, int partition, const log::RecordView& rec) {
     auto& c = t.columns;
     simdjson::dom::element root;
     simdjson::dom::object obj;
@@ -1109,7 +1094,7 @@ class BronzeWriter::Impl {
   std::shared_ptr<LagState> lag_;
   std::vector<std::unique_ptr<TableState>> tables_;
   int64_t buffered_bytes_ = 0;
-  log::ReadBatch records_;  // reused for every read
+  log::RecordViews records_;  // reused for every read
   EventRow row_;                            // reused for every record
   simdjson::dom::parser context_parser_;
   std::string json_text_;

@@ -61,7 +61,7 @@ class EventDecoder {
   virtual ~EventDecoder() = default;
   // Fills *out (which the caller reuses across records) from one record. InvalidArgument
   // when the value is not an event; the writer then counts and skips the record.
-  virtual Status Decode(const log::StoredRecord& record, EventRow* out) = 0;
+  virtual Status Decode(const log::RecordView& record, EventRow* out) = 0;
 };
 
 // Canonical JSON values (event::EventFromJson). The `received_at` (epoch ms) and `source`
