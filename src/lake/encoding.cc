@@ -367,25 +367,6 @@ void StringDictionary::Clear() {
   std::fill(slots_.begin(), slots_.end(), 0);
 }
 
-namespace {
-
-// Equality of two strings of the same length, inline: dictionary values are mostly a few
-// bytes long, where a call to memcmp costs more than the comparison.
-inline bool SameBytes(const char* a, const char* b, size_t n) {
-  for (; n >= 8; n -= 8, a += 8, b += 8) {
-    uint64_t x, y;
-    std::memcpy(&x, a, 8);
-    std::memcpy(&y, b, 8);
-    if (x != y) return false;
-  }
-  for (; n > 0; --n, ++a, ++b) {
-    if (*a != *b) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 bool StringDictionary::Insert(std::string_view value, uint32_t* index, bool* added) {
   if (added != nullptr) *added = false;
   const uint64_t h = XXH3_64bits(value.data(), value.size());

@@ -41,6 +41,36 @@ void EncodeDeltaBinaryPacked(const int64_t* values, size_t count, std::string* o
 // or ends early.
 Status DecodeDeltaBinaryPacked(const uint8_t* data, size_t size, size_t count, int64_t* out);
 
+// Whether the n bytes at a and at b are the same: StringDictionary's check of a value whose
+// hash matched an entry's. Inline, because dictionary values are mostly a few bytes long,
+// where a call to memcmp costs more than the comparison.
+inline bool SameBytes(const char* a, const char* b, size_t n) {
+  // Whole words, then the last eight bytes (overlapping the words before them) or, for
+  // shorter values, two overlapping halves: no byte loop for the short values a dictionary
+  // column holds.
+  auto load64 = [](const char* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  };
+  auto load32 = [](const char* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  };
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (load64(a + i) != load64(b + i)) return false;
+    }
+    return load64(a + n - 8) == load64(b + n - 8);
+  }
+  if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 // Distinct strings of one column chunk in first-seen order, with an open-addressing hash
 // index. Insert refuses (returns false) once the dictionary's PLAIN size would pass
 // max_plain_bytes, so a high-cardinality column costs only until the bound is hit.

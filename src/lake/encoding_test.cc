@@ -139,6 +139,19 @@ TEST(StringDictionary, ReturnsFirstSeenIndicesAndRefusesPastItsBound) {
   EXPECT_EQ(dict.size(), 3u);
 }
 
+TEST(SameBytes, FindsADifferenceAtAnyPositionOfAnyLength) {
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string a(n, 'x');
+    for (size_t i = 0; i < n; ++i) a[i] = static_cast<char>('a' + (i * 7) % 26);
+    EXPECT_TRUE(SameBytes(a.data(), std::string(a).data(), n)) << n;
+    for (size_t at = 0; at < n; ++at) {
+      std::string b = a;
+      b[at] = static_cast<char>(b[at] ^ 0x20);
+      EXPECT_FALSE(SameBytes(a.data(), b.data(), n)) << "length " << n << ", byte " << at;
+    }
+  }
+}
+
 TEST(StringDictionary, ManyDistinctValuesSurviveRehashing) {
   StringDictionary dict(int64_t{1} << 30);
   for (int n = 0; n < 100000; ++n) {
