@@ -22,6 +22,7 @@
 #include "event/json_writer.h"
 #include "gateway/event_encoder.h"
 #include "lake/bronze_schema.h"
+#include "lake/encoding_internal.h"
 #include "lake/table.h"
 #include "schema/registry.h"
 #include "schema/wire_format.h"
@@ -747,7 +748,7 @@ class BronzeWriter::Impl {
   }
 
   ContextSlot* FindSlot(TableState& t, size_t position, std::string_view key) {
-    if (position < t.context_order.size() && t.context_order[position].first == key) {
+    if (position < t.context_order.size() && SameString(t.context_order[position].first, key)) {
       return t.context_order[position].second;
     }
     auto it = t.context.find(key);

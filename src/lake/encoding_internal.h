@@ -42,8 +42,9 @@ void EncodeDeltaBinaryPacked(const int64_t* values, size_t count, std::string* o
 Status DecodeDeltaBinaryPacked(const uint8_t* data, size_t size, size_t count, int64_t* out);
 
 // Whether the n bytes at a and at b are the same: StringDictionary's check of a value whose
-// hash matched an entry's. Inline, because dictionary values are mostly a few bytes long,
-// where a call to memcmp costs more than the comparison.
+// hash matched an entry's, and (SameString) the bronze writer's of context field names.
+// Inline, because such values are mostly a few bytes long, where a call to memcmp costs
+// more than the comparison.
 inline bool SameBytes(const char* a, const char* b, size_t n) {
   // Whole words, then the last eight bytes (overlapping the words before them) or, for
   // shorter values, two overlapping halves: no byte loop for the short values a dictionary
@@ -69,6 +70,10 @@ inline bool SameBytes(const char* a, const char* b, size_t n) {
     if (a[i] != b[i]) return false;
   }
   return true;
+}
+
+inline bool SameString(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && SameBytes(a.data(), b.data(), a.size());
 }
 
 // Distinct strings of one column chunk in first-seen order, with an open-addressing hash
