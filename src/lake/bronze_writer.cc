@@ -210,7 +210,8 @@ class LogEventDecoder final : public EventDecoder, private schema::FlatVisitor {
   void Value(int field, int member, std::string_view name, const schema::FlatValue& v) override {
     using Kind = schema::FlatValue::Kind;
     if (member >= 0) {
-      row_->context.push_back({name, Own(v)});
+      // A NULL member is as absent; the others keep their place in the record.
+      if (v.kind != schema::FlatValue::Kind::kNull) row_->context.push_back({name, Own(v), static_cast<size_t>(member)});
       return;
     }
     if (v.kind == Kind::kNull) return;  // as absent
@@ -706,7 +707,7 @@ class BronzeWriter::Impl {
     AppendOptionalString(c[kProperties], e.properties_json);
     size_t k = 0;
     if (e.context_json.empty()) {
-      for (const EventRow::ContextValue& v : e.context) AppendContext(t, k++, v.key, v.value);
+      for (const EventRow::ContextValue& v : e.context) AppendContext(t, v.position, v.key, v.value);
     } else {
       for (auto field : context) AppendContext(t, k++, field.key, FlatOf(field.value));
     }

@@ -40,6 +40,7 @@ struct EventRow {
   struct ContextValue {
     std::string_view key;
     schema::FlatValue value;
+    size_t position;  // the field's place in the context (the writer caches by it)
   };
   std::vector<ContextValue> context;
   std::string_view context_json;
