@@ -752,6 +752,10 @@ class BronzeWriter::Impl {
     if (position < t.context_order.size() && SameString(t.context_order[position].first, key)) {
       return t.context_order[position].second;
     }
+    return FindSlotByName(t, position, key);
+  }
+
+  [[gnu::noinline]] ContextSlot* FindSlotByName(TableState& t, size_t position, std::string_view key) {
     auto it = t.context.find(key);
     if (it == t.context.end()) it = t.context.emplace(std::string(key), ContextSlot{}).first;
     if (position >= t.context_order.size()) t.context_order.resize(position + 1);
@@ -770,7 +774,24 @@ class BronzeWriter::Impl {
     return static_cast<int>(t.columns.size() - 1);
   }
 
+  // Called for most context fields of every event: the common case, a string for a string
+  // column already there, stays small; everything else goes out of line.
   void AppendContext(TableState& t, size_t position, std::string_view key, const schema::FlatValue& value) {
+    if (value.kind == schema::FlatValue::Kind::kString && !key.empty()) {
+      const ContextSlot* slot = FindSlot(t, position, key);
+      if (slot->typed >= 0) {
+        Column& col = t.columns[static_cast<size_t>(slot->typed)];
+        if (col.type() == ColumnType::kString) {
+          if (col.size() <= t.buffered) col.AppendString(value.text);  // else the key repeats: first one wins
+          return;
+        }
+      }
+    }
+    AppendContextValue(t, position, key, value);
+  }
+
+  [[gnu::noinline]] void AppendContextValue(TableState& t, size_t position, std::string_view key,
+                                            const schema::FlatValue& value) {
     using Kind = schema::FlatValue::Kind;
     if (value.kind == Kind::kNull || key.empty()) return;
     ColumnType type = ColumnType::kString;
