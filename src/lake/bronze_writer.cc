@@ -211,7 +211,7 @@ class LogEventDecoder final : public EventDecoder, private schema::FlatVisitor {
     using Kind = schema::FlatValue::Kind;
     if (member >= 0) {
       // A NULL member is as absent; the others keep their place in the record.
-      if (v.kind != schema::FlatValue::Kind::kNull) row_->context.push_back({name, Own(v), static_cast<size_t>(member)});
+      if (v.kind != Kind::kNull) row_->context.push_back({name, Own(v), static_cast<size_t>(member)});
       return;
     }
     if (v.kind == Kind::kNull) return;  // as absent

@@ -28,18 +28,23 @@ bool ValidTopicName(std::string_view name) {
 }
 
 }  // namespace internal
-std::string_view HeaderValue(const Headers& headers, std::string_view name) {
+namespace {
+
+// HeaderValue over copied headers or their views alike.
+template <typename Pairs>
+std::string_view FindHeader(const Pairs& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {
     if (k == name) return v;
   }
   return {};
 }
 
+}  // namespace
+
+std::string_view HeaderValue(const Headers& headers, std::string_view name) { return FindHeader(headers, name); }
+
 std::string_view HeaderValue(std::span<const HeaderView> headers, std::string_view name) {
-  for (const auto& [k, v] : headers) {
-    if (k == name) return v;
-  }
-  return {};
+  return FindHeader(headers, name);
 }
 
 namespace {

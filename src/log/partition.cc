@@ -192,9 +192,7 @@ Status Partition::ReadInto(int64_t from, const ReadOptions& options, ReadBatch* 
 Status Partition::ReadViews(int64_t from, const ReadOptions& options, RecordViews* out) const {
   out->Clear();
   ViewedRecords& viewed = out->StorageAs<ViewedRecords>();
-  viewed.ClearRecords();
-  viewed.raw.clear();
-  viewed.inflated.clear();
+  viewed.Clear();
   Status st = ReadBatches(from, options, &viewed.raw, BatchReader::Bytes::kKeep,
                           [&](const BatchHeader& h, const char* data, ReadBudget* budget,
                               const std::string& where) -> Result<size_t> {

@@ -187,8 +187,10 @@ struct ViewedRecords : RecordViews::Storage {
   std::vector<Entry> records;
   std::vector<std::pair<Range, Range>> headers;
 
-  // Forgets every record; raw and inflated are the caller's to reset.
-  void ClearRecords() {
+  // Forgets every record and byte, keeping the memory.
+  void Clear() {
+    raw.clear();
+    inflated.clear();
     records.clear();
     headers.clear();
   }
